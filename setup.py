@@ -1,0 +1,4 @@
+"""Installation script for blocks (metadata lives in pyproject.toml)."""
+from setuptools import setup
+
+setup()
