@@ -244,6 +244,14 @@ class Brick(Annotation):
                        for brick in self.get_unique_path())
         return '{}.{}'.format(path, parameter.name)
 
+    @property
+    def persistent_variables(self):
+        """The shared variables of this brick (not of its children) that a
+        saved model must keep: its parameters, plus state that is not
+        trained by gradient descent, such as batch normalization's
+        population statistics."""
+        return [var for var in self.parameters if hasattr(var, 'get_value')]
+
     # Dimensions
 
     def get_dim(self, name):
