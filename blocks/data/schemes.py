@@ -141,10 +141,10 @@ class ShuffledScheme(BatchScheme):
         The number of examples or the indices themselves.
     batch_size : int
         The number of examples per request.
-    rng : numpy.random.RandomState, optional
-        The source of the permutations; by default one seeded with
-        ``blocks.config.config.default_seed``, so that runs are
-        reproducible. The generator is part of the scheme's pickled state.
+    rng : numpy.random.RandomState or int, optional
+        The source of the permutations (an int seeds a new one); by
+        default one seeded with ``blocks.config.config.default_seed``, so
+        that runs are reproducible. The generator is part of the scheme's pickled state.
     sorted_indices : bool, optional
         Sort the indices inside each batch (helps datasets read from disk).
 
@@ -366,4 +366,6 @@ def _check_positive(name, value):
 def _default_rng(rng):
     if rng is None:
         return numpy.random.RandomState(config.default_seed)
+    if isinstance(rng, (int, numpy.integer)):
+        return numpy.random.RandomState(rng)
     return rng

@@ -1,0 +1,170 @@
+"""Bricks that chain other bricks: Sequence, FeedforwardSequence, MLP."""
+from copy import deepcopy
+
+from blocks.bricks.base import Brick, BoundApplication, application, lazy
+from blocks.bricks.interfaces import Feedforward, Initializable
+from blocks.bricks.simple import Linear
+
+__all__ = ['Sequence', 'FeedforwardSequence', 'MLP']
+
+
+class Sequence(Brick):
+    """Apply several applications one after the other.
+
+    Parameters
+    ----------
+    application_methods : list of applications or bricks
+        What to apply, in order; a brick stands for its ``apply``. The
+        bricks owning them become this brick's children (each once).
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.bricks import Tanh, Rectifier
+    >>> sequence = Sequence([Rectifier().apply, Tanh()])
+    >>> x = pt.vector('x')
+    >>> sequence.apply(x).eval({x: numpy.array([-1., 1.])})
+    array([0.        , 0.76159416])
+
+    """
+    def __init__(self, application_methods, **kwargs):
+        methods = []
+        for method in application_methods:
+            if isinstance(method, Brick):
+                method = method.apply
+            if not isinstance(method, BoundApplication):
+                raise TypeError('Sequence takes bound applications or '
+                                'bricks, got {!r}'.format(method))
+            methods.append(method)
+        self.application_methods = methods
+        children = []
+        for method in methods:
+            if not any(method.brick is child for child in children):
+                children.append(method.brick)
+        kwargs.setdefault('children', []).extend(children)
+        super().__init__(**kwargs)
+
+    @application
+    def apply(self, *args):
+        """Feed the inputs to the first application, its outputs to the
+        second, and so on."""
+        child_input = args
+        for application_method in self.application_methods:
+            output = application_method(*child_input)
+            child_input = output if isinstance(output, (list, tuple)) \
+                else (output,)
+        return output
+
+    @apply.property('inputs')
+    def apply_inputs(self):
+        return self.application_methods[0].inputs
+
+    @apply.property('outputs')
+    def apply_outputs(self):
+        return self.application_methods[-1].outputs
+
+
+class FeedforwardSequence(Sequence, Feedforward):
+    """A sequence whose ``input_dim`` is that of its first brick and whose
+    ``output_dim`` is that of its last."""
+    @property
+    def input_dim(self):
+        return self.application_methods[0].brick.input_dim
+
+    @input_dim.setter
+    def input_dim(self, value):
+        self.application_methods[0].brick.input_dim = value
+
+    @property
+    def output_dim(self):
+        return self.application_methods[-1].brick.output_dim
+
+    @output_dim.setter
+    def output_dim(self, value):
+        self.application_methods[-1].brick.output_dim = value
+
+
+class MLP(FeedforwardSequence, Initializable):
+    """A multi-layer perceptron: Linear layers, each followed by an
+    activation.
+
+    Parameters
+    ----------
+    activations : list of bricks or None
+        The activation after each layer; ``None`` means no activation.
+    dims : list of int
+        ``[input_dim, hidden_1, ..., output_dim]``; one more than the
+        number of activations.
+    prototype : :class:`~blocks.bricks.Linear`, optional
+        The layer brick; deep copies of it are made for each layer
+        (``Linear`` by default).
+
+    Notes
+    -----
+    The layers are named ``linear_0``, ``linear_1`` ... Their input and
+    output dimensions and ``use_bias`` are pushed at allocation;
+    ``weights_init`` and ``biases_init`` at initialization.
+
+    Examples
+    --------
+    >>> from blocks.bricks import Tanh, Softmax
+    >>> from blocks.initialization import IsotropicGaussian, Constant
+    >>> mlp = MLP([Tanh(), Softmax()], [784, 100, 10],
+    ...           weights_init=IsotropicGaussian(0.01),
+    ...           biases_init=Constant(0))
+    >>> mlp.initialize()
+    >>> [linear.name for linear in mlp.linear_transformations]
+    ['linear_0', 'linear_1']
+
+    """
+    @lazy(allocation=['dims'])
+    def __init__(self, activations, dims, prototype=None, **kwargs):
+        self.activations = list(activations)
+        if prototype is None:
+            prototype = Linear()
+        self.prototype = prototype
+        self.linear_transformations = []
+        for i in range(len(self.activations)):
+            layer = deepcopy(prototype)
+            layer.name = '{}_{}'.format(prototype.name, i)
+            self.linear_transformations.append(layer)
+        if dims is not None and dims and len(dims) != len(self.activations) + 1:
+            raise ValueError('{} activations need {} dims, got {}'.format(
+                len(self.activations), len(self.activations) + 1, dims))
+        self.dims = dims
+        application_methods = []
+        for layer, activation in zip(self.linear_transformations,
+                                     self.activations):
+            application_methods.append(layer.apply)
+            if activation is not None:
+                application_methods.append(activation.apply)
+        super().__init__(application_methods, **kwargs)
+
+    @property
+    def input_dim(self):
+        return self.dims[0]
+
+    @input_dim.setter
+    def input_dim(self, value):
+        self.dims[0] = value
+
+    @property
+    def output_dim(self):
+        return self.dims[-1]
+
+    @output_dim.setter
+    def output_dim(self, value):
+        self.dims[-1] = value
+
+    def _push_allocation_config(self):
+        if len(self.dims) != len(self.activations) + 1:
+            raise ValueError('{}: {} activations need {} dims, got {}'.format(
+                self.path, len(self.activations), len(self.activations) + 1,
+                self.dims))
+        for input_dim, output_dim, layer in zip(
+                self.dims[:-1], self.dims[1:], self.linear_transformations):
+            layer.input_dim = input_dim
+            layer.output_dim = output_dim
+            if self._use_bias is not None:
+                layer.use_bias = self._use_bias
+
