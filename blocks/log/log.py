@@ -59,6 +59,8 @@ def _as_uuid(value):
 
 def check_iteration(iteration):
     """Raise unless `iteration` can key a row: a non-negative integer."""
+    if type(iteration) is int and iteration >= 0:
+        return
     if (not isinstance(iteration, numbers.Integral)
             or isinstance(iteration, bool) or iteration < 0):
         raise ValueError('log rows are keyed by non-negative integer '
