@@ -1,0 +1,450 @@
+"""Saving and loading main loops, models and parameter values.
+
+A dump is an uncompressed tar archive with two members:
+
+``_pkl``
+    the pickled object (a main loop, a model, a brick ...);
+``_parameters``
+    an ``.npz`` archive of parameter values, present when parameters were
+    given, keyed by the parameter's brick path (``/mlp/linear_0.W``, stored
+    as ``|mlp|linear_0.W`` inside the npz so that no member name looks like
+    an absolute path) or, for a shared variable without a brick, its name.
+
+:func:`add_to_dump` adds further pickled members. :func:`load_parameters`
+reads only ``_parameters`` and never unpickles anything, so it is safe on a
+file from an untrusted source; :func:`load` unpickles, which can run
+arbitrary code: load only files you trust.
+
+Examples
+--------
+>>> import io, pytensor, numpy
+>>> weights = pytensor.shared(numpy.ones(2), name='W')
+>>> file_ = io.BytesIO()
+>>> dump({'weights': weights}, file_, parameters=[weights])
+>>> _ = file_.seek(0)
+>>> load(file_)['weights'].get_value()
+array([1., 1.])
+>>> _ = file_.seek(0)
+>>> load_parameters(file_)
+{'W': array([1., 1.])}
+
+"""
+import io
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+import zipfile
+
+import numpy
+
+from blocks.bricks.base import BRICK_DELIMITER
+from blocks.config import config
+from blocks.filter import get_brick
+from blocks.utils import change_recursion_limit
+
+__all__ = ['SerializationError', 'dump', 'load', 'load_parameters',
+           'add_to_dump', 'secure_dump', 'continue_training', 'pickle_dump',
+           'pickle_load', 'get_parameter_names', 'DEFAULT_PROTOCOL',
+           'SERIALIZATION_BRICK_DELIMITER']
+
+DEFAULT_PROTOCOL = pickle.HIGHEST_PROTOCOL
+#: Replaces the brick delimiter in the npz member names
+SERIALIZATION_BRICK_DELIMITER = '|'
+_OBJECT_MEMBER = '_pkl'
+_PARAMETERS_MEMBER = '_parameters'
+_RESERVED_MEMBERS = (_OBJECT_MEMBER, _PARAMETERS_MEMBER)
+
+
+class SerializationError(ValueError):
+    """A file is not a readable dump: truncated, corrupt, or missing the
+    member asked for."""
+
+
+def _describe(file_):
+    """How to name `file_` in error messages."""
+    if isinstance(file_, (str, os.PathLike)):
+        return os.fspath(file_)
+    return getattr(file_, 'name', None) or repr(file_)
+
+
+# Pickling
+
+def pickle_dump(object_, file_, protocol=DEFAULT_PROTOCOL, use_cpickle=False):
+    """Pickle `object_` into the binary file `file_` with Python's recursion
+    limit raised to ``config.recursion_limit`` (graphs pickle deep).
+
+    `use_cpickle` selects the C pickler; by default the pure-Python one is
+    used, which does not grow the C stack with the recursion depth.
+    """
+    pickler_class = pickle.Pickler if use_cpickle else pickle._Pickler
+    with change_recursion_limit(config.recursion_limit):
+        pickler_class(file_, protocol=protocol).dump(object_)
+
+
+def pickle_load(file_, **kwargs):
+    """Unpickle an object from the binary file `file_` with the recursion
+    limit raised; keyword arguments go to :class:`pickle.Unpickler`."""
+    with change_recursion_limit(config.recursion_limit):
+        return pickle.Unpickler(file_, **kwargs).load()
+
+
+# Parameter names
+
+def _parameter_name(variable):
+    brick = get_brick(variable)
+    if brick is not None:
+        return brick.get_hierarchical_name(variable)
+    if not variable.name:
+        raise ValueError(
+            'cannot name parameter {!r} in a dump: it belongs to no brick '
+            'and has no name'.format(variable))
+    return variable.name
+
+
+def get_parameter_names(parameters):
+    """Name each parameter by its brick path (``/mlp/linear_0.W``), or by
+    its own name if it belongs to no brick.
+
+    Returns
+    -------
+    dict
+        Name -> shared variable.
+
+    Raises
+    ------
+    ValueError
+        If two different parameters get the same name, or a name contains
+        ``'|'`` (used to store brick paths).
+
+    """
+    named = {}
+    duplicates = set()
+    for variable in parameters:
+        name = _parameter_name(variable)
+        if SERIALIZATION_BRICK_DELIMITER in name:
+            raise ValueError(
+                'cannot store parameter {!r}: names may not contain {!r}'
+                .format(name, SERIALIZATION_BRICK_DELIMITER))
+        if name in named and named[name] is not variable:
+            duplicates.add(name)
+        named[name] = variable
+    if duplicates:
+        raise ValueError(
+            'several parameters would be saved under the same name: {} (give '
+            'them distinct names or distinct bricks)'.format(
+                ', '.join(sorted(duplicates))))
+    return named
+
+
+def _mangle(name):
+    return name.replace(BRICK_DELIMITER, SERIALIZATION_BRICK_DELIMITER)
+
+
+def _unmangle(name):
+    return name.replace(SERIALIZATION_BRICK_DELIMITER, BRICK_DELIMITER)
+
+
+# Tar members
+
+def _add_member(tar_file, name, write):
+    """Add a member called `name` whose content `write(binary_file)`
+    produces; the content goes through a temporary file so that large
+    parameters do not need to fit in memory twice."""
+    with tempfile.TemporaryFile(dir=config.temp_dir) as content:
+        write(content)
+        size = content.tell()
+        content.seek(0)
+        info = tarfile.TarInfo(name)
+        info.size = size
+        tar_file.addfile(info, content)
+
+
+def _write_parameters(named_parameters):
+    def write(file_):
+        numpy.savez(file_, **{
+            _mangle(name): variable.get_value(borrow=True)
+            for name, variable in named_parameters.items()})
+    return write
+
+
+def _write_object(object_, protocol, use_cpickle):
+    def write(file_):
+        pickle_dump(object_, file_, protocol=protocol,
+                    use_cpickle=use_cpickle)
+    return write
+
+
+def _open_tar(file_, mode):
+    if isinstance(file_, (str, os.PathLike)):
+        return tarfile.open(os.fspath(file_), mode=mode)
+    return tarfile.open(fileobj=file_, mode=mode)
+
+
+def _read_member(file_, name):
+    """The bytes of member `name` of the dump `file_`."""
+    try:
+        with _open_tar(file_, 'r:') as tar_file:
+            try:
+                member = tar_file.getmember(name)
+            except KeyError:
+                raise SerializationError(
+                    '{} has no member {!r} (it has {})'.format(
+                        _describe(file_), name,
+                        ', '.join(map(repr, tar_file.getnames())) or
+                        'none')) from None
+            content = tar_file.extractfile(member)
+            if content is None:
+                raise SerializationError('member {!r} of {} is not a regular '
+                                         'file'.format(name, _describe(file_)))
+            data = content.read()
+    except (tarfile.TarError, EOFError) as error:
+        raise SerializationError(
+            'cannot read {!r} from {}: the file is truncated or not a blocks '
+            'dump ({})'.format(name, _describe(file_), error)) from error
+    if len(data) != member.size:
+        raise SerializationError(
+            'member {!r} of {} is truncated: {} of {} bytes'.format(
+                name, _describe(file_), len(data), member.size))
+    return data
+
+
+# Public API
+
+def dump(object_, file_, parameters=None, use_cpickle=False,
+         protocol=DEFAULT_PROTOCOL):
+    """Save an object and, separately, parameter values to a tar archive.
+
+    Parameters
+    ----------
+    object_ : object
+        Pickled into the member ``_pkl``; None to store parameters only.
+    file_ : str or binary file
+        A path, or a file object open for writing.
+    parameters : list of shared variables, optional
+        Their values go to the member ``_parameters``, named by brick path
+        (see :func:`get_parameter_names`). Any shared variable qualifies,
+        batch-normalization population statistics included.
+    use_cpickle : bool, optional
+        Use the C pickler (faster; deep graphs may need a large C stack).
+    protocol : int, optional
+        The pickle protocol.
+
+    Raises
+    ------
+    ValueError
+        If two parameters have the same name.
+
+    """
+    # Name the parameters before writing anything: a naming error must not
+    # leave half a file behind.
+    named = get_parameter_names(parameters) if parameters else None
+    with _open_tar(file_, 'w') as tar_file:
+        if named is not None:
+            _add_member(tar_file, _PARAMETERS_MEMBER,
+                        _write_parameters(named))
+        if object_ is not None:
+            _add_member(tar_file, _OBJECT_MEMBER,
+                        _write_object(object_, protocol, use_cpickle))
+
+
+def load(file_, name=_OBJECT_MEMBER, use_cpickle=False, **kwargs):
+    """Load an object saved by :func:`dump` or :func:`add_to_dump`.
+
+    This unpickles, which can run arbitrary code: only load trusted files
+    (:func:`load_parameters` is safe on any file).
+
+    Parameters
+    ----------
+    file_ : str or binary file
+    name : str, optional
+        The member to load; ``'_pkl'``, the dumped object, by default.
+    use_cpickle : bool, optional
+        Accepted for compatibility; loading always uses the C unpickler.
+    \\*\\*kwargs
+        Given to :class:`pickle.Unpickler` (``encoding`` ...).
+
+    Raises
+    ------
+    SerializationError
+        If the file is truncated, corrupt, or has no such member.
+
+    """
+    if name == _PARAMETERS_MEMBER:
+        raise ValueError('use load_parameters to read the _parameters member')
+    data = _read_member(file_, name)
+    try:
+        return pickle_load(io.BytesIO(data), **kwargs)
+    except (pickle.UnpicklingError, EOFError, ImportError, AttributeError,
+            IndexError, TypeError, ValueError) as error:
+        raise SerializationError(
+            'cannot unpickle {!r} from {}: {}: {}'.format(
+                name, _describe(file_), type(error).__name__, error)
+        ) from error
+
+
+def load_parameters(file_):
+    """Read the parameter values of a dump without unpickling anything.
+
+    Safe on files from untrusted sources: only the ``_parameters`` npz
+    member is read, with ``allow_pickle=False``.
+
+    Returns
+    -------
+    dict
+        Parameter name (``/mlp/linear_0.W``) -> :class:`numpy.ndarray`.
+
+    Raises
+    ------
+    SerializationError
+        If the file has no parameters or they cannot be read.
+
+    """
+    data = _read_member(file_, _PARAMETERS_MEMBER)
+    try:
+        with numpy.load(io.BytesIO(data), allow_pickle=False) as npz_file:
+            return {_unmangle(key): npz_file[key] for key in npz_file.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError,
+            KeyError) as error:
+        raise SerializationError(
+            'the parameters in {} cannot be read: {}: {}'.format(
+                _describe(file_), type(error).__name__, error)) from error
+
+
+def add_to_dump(object_, file_, name, parameters=None, use_cpickle=False,
+                protocol=DEFAULT_PROTOCOL):
+    """Pickle another object into an existing dump, as member `name`.
+
+    Parameters
+    ----------
+    object_ : object
+    file_ : str or binary file
+        A path (updated atomically, as by :func:`secure_dump`) or a file
+        object open for reading and writing.
+    name : str
+        Not ``'_pkl'`` or ``'_parameters'``, and not already in the dump.
+    parameters : list of shared variables, optional
+        Checked to be among the dump's saved parameters (ValueError if
+        not); the object is pickled in full either way.
+
+    """
+    if name in _RESERVED_MEMBERS:
+        raise ValueError('{!r} is reserved in dumps; choose another name for '
+                         'the object'.format(name))
+    if isinstance(file_, (str, os.PathLike)):
+        path = os.fspath(file_)
+
+        def copy_and_add(temporary):
+            with open(path, 'rb') as original:
+                shutil.copyfileobj(original, temporary)
+            temporary.seek(0)
+            add_to_dump(object_, temporary, name, parameters=parameters,
+                        use_cpickle=use_cpickle, protocol=protocol)
+
+        secure_dump(None, path, dump_function=lambda _, temporary:
+                    copy_and_add(temporary))
+        return
+    file_.seek(0)
+    try:
+        with tarfile.open(fileobj=file_, mode='r:') as tar_file:
+            names = tar_file.getnames()
+    except tarfile.TarError as error:
+        raise SerializationError('{} is not a blocks dump: {}'.format(
+            _describe(file_), error)) from error
+    if name in names:
+        raise ValueError('{} already has a member {!r}'.format(
+            _describe(file_), name))
+    if parameters:
+        if _PARAMETERS_MEMBER not in names:
+            raise ValueError('{} holds no parameters, so parameters cannot '
+                             'be given'.format(_describe(file_)))
+        file_.seek(0)
+        saved = set(load_parameters(file_))
+        missing = set(get_parameter_names(parameters)) - saved
+        if missing:
+            raise ValueError('parameters not saved in {}: {}'.format(
+                _describe(file_), ', '.join(sorted(missing))))
+    file_.seek(0)
+    with tarfile.open(fileobj=file_, mode='a') as tar_file:
+        _add_member(tar_file, name,
+                    _write_object(object_, protocol, use_cpickle))
+
+
+def _new_file_mode(path):
+    """The permissions a replacement of `path` should have."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_directory(directory):
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def secure_dump(object_, path, dump_function=dump, **kwargs):
+    """Save to `path` so that a failure never destroys its old content.
+
+    The object is written to a temporary file beside `path`, flushed to
+    disk, then renamed over `path` in one step. If anything fails (an
+    unpicklable object, a full disk, an interrupt), the temporary file is
+    removed and `path` keeps its previous content.
+
+    Parameters
+    ----------
+    object_ : object
+    path : str
+    dump_function : callable, optional
+        Called as ``dump_function(object_, binary_file, **kwargs)``;
+        :func:`dump` by default (:func:`pickle.dump` works too).
+
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = _new_file_mode(path)
+    descriptor, temporary_path = tempfile.mkstemp(
+        dir=directory, prefix='.{}.'.format(os.path.basename(path)),
+        suffix='.tmp')
+    try:
+        with os.fdopen(descriptor, 'w+b') as temporary:
+            dump_function(object_, temporary, **kwargs)
+            temporary.flush()
+            os.fsync(temporary.fileno())
+        os.chmod(temporary_path, mode)
+        os.replace(temporary_path, path)
+    except BaseException:
+        try:
+            os.remove(temporary_path)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def continue_training(path):
+    """Load the main loop saved at `path` (by a Checkpoint) and run it.
+
+    Returns
+    -------
+    The main loop, after its run.
+
+    """
+    main_loop = load(path)
+    if not callable(getattr(main_loop, 'run', None)):
+        raise SerializationError(
+            '{} holds a {}, not a main loop: it has no run() method'.format(
+                path, type(main_loop).__name__))
+    main_loop.run()
+    return main_loop
