@@ -278,4 +278,5 @@ class ZipState(Iterator):
             self.position += 1
             return tuple(iterable[self.position - 1]
                          for iterable in self.iterables)
-        return tuple(next(iterator) for iterator in self.iterators)
+        # A list, not a generator: StopIteration must reach the caller.
+        return tuple([next(iterator) for iterator in self.iterators])
