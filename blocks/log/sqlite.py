@@ -256,7 +256,8 @@ class SQLiteLog(TrainingLogBase):
         else:
             self._init_identity(uuid)
             if not self._run_exists():
-                self.close()
+                self._finalizer.detach()
+                self._writer.close()
                 raise ValueError('the log database {} has no run {}'.format(
                     self.database, self.h_uuid))
             self.status = self._read_status()
