@@ -1,0 +1,591 @@
+r"""Batch normalization bricks.
+
+A :class:`BatchNormalization` brick computes
+
+.. math:: y = \gamma \frac{x - \mu}{\sigma} + \beta
+
+per feature. In *inference mode* (the default) :math:`\mu` and
+:math:`\sigma` are the population statistics ``population_mean`` and
+``population_stdev`` (no epsilon is added: the stdev already contains it).
+In *training mode* they are the statistics of the minibatch,
+:math:`\mu_B` and :math:`\sigma_B = \sqrt{\mathrm{Var}_B(x) + \epsilon}`
+with the biased two-pass variance. Training mode is switched on with
+``with brick:``, :func:`blocks.graph.bn.batch_normalization` or the graph
+rewrite :func:`blocks.graph.bn.apply_batch_normalization`.
+
+Two formulations of training mode (``conserve_memory``)
+-------------------------------------------------------
+``conserve_memory=True`` (the default) builds training mode as one fused
+operation (an inlined :class:`~pytensor.compile.builders.OpFromGraph`) whose
+gradient is the closed form
+
+.. math:: \frac{\partial L}{\partial x} = \frac{1}{\sigma_B}\left(
+   g - \overline{g} - \hat{x}\,\overline{g\hat{x}}\right),\quad
+   g = \gamma \frac{\partial L}{\partial y},\quad
+   \hat x = \frac{x - \mu_B}{\sigma_B}
+
+which needs only the input ``x`` and the per-feature statistics: the
+backward pass recomputes :math:`\hat x` inside its fused loops instead of
+keeping input-sized intermediates such as :math:`x - \mu_B` alive.
+``conserve_memory=False`` builds the plain expression
+``(x - mean) * (scale / stdev) + shift`` and lets automatic
+differentiation derive the gradient. Inference mode and ``mean_only``
+bricks always use the plain expression (their backward pass keeps nothing
+input-sized).
+
+Measured with ``python -m benchmarks.bn_memory`` (one SGD step of
+training-mode BN on a 2048 x 1024 float32 input, 4 stacked BN + tanh layers,
+default Numba linker, each setting in its own subprocess; peak is the
+process's maximum resident memory above the baseline after compilation):
+
+========================  =============  =============
+setting                   peak memory    step time
+========================  =============  =============
+conserve_memory=True      see below      see below
+conserve_memory=False     see below      see below
+========================  =============  =============
+
+BENCHMARK_RESULTS
+
+"""
+import numbers
+
+import numpy
+import pytensor.tensor as pt
+from pytensor.compile.builders import OpFromGraph
+from pytensor.gradient import DisconnectedType
+
+from blocks.bricks.base import application, lazy, NoneAllocation
+from blocks.bricks.interfaces import Feedforward, RNGMixin
+from blocks.bricks.sequences import MLP, Sequence
+from blocks.graph.annotations import add_annotation
+from blocks.initialization import Constant
+from blocks.roles import (add_role, BATCH_NORM_POPULATION_MEAN,
+                          BATCH_NORM_POPULATION_STDEV, BATCH_NORM_OFFSET,
+                          BATCH_NORM_DIVISOR, BATCH_NORM_MINIBATCH_ESTIMATE,
+                          BATCH_NORM_SCALE_PARAMETER,
+                          BATCH_NORM_SHIFT_PARAMETER)
+from blocks.utils import shared_floatx, floatx
+
+__all__ = ['BatchNormalization', 'SpatialBatchNormalization',
+           'BatchNormalizedMLP']
+
+
+def _check_epsilon(brick, epsilon):
+    if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real)
+            or not numpy.isfinite(epsilon) or epsilon <= 0):
+        raise ValueError('{}: epsilon must be a positive finite number, got '
+                         '{!r}'.format(brick.path, epsilon))
+
+
+def _element_count(input_, axes):
+    """The number of elements averaged per feature, as a float scalar."""
+    count = pt.prod([input_.shape[axis] for axis in axes])
+    return pt.cast(count, input_.dtype)
+
+
+def _sum_over(value, axes):
+    return value.sum(axis=axes, keepdims=True)
+
+
+def _fused_training_normalization(input_, scale, shift, axes, epsilon):
+    """Training-mode batch normalization as one inlined op with a
+    closed-form gradient that only reads the input and the statistics.
+
+    `scale` and `shift` are padded to the input's ndim, or None when they are
+    not learned. Returns ``(output, mean, stdev)``, mean and stdev with the
+    input's ndim (size 1 on the normalization axes).
+    """
+    x = input_.type()
+    inner_inputs = [x]
+    gamma = beta = None
+    if scale is not None:
+        gamma = scale.type()
+        inner_inputs.append(gamma)
+    if shift is not None:
+        beta = shift.type()
+        inner_inputs.append(beta)
+    mean, stdev = _training_statistics(x, axes, epsilon)
+    output = x - mean
+    output = output * (gamma / stdev) if gamma is not None else output / stdev
+    if beta is not None:
+        output = output + beta
+
+    def pullback(inputs, outputs, cotangents):
+        x = inputs[0]
+        gamma = inputs[1] if scale is not None else None
+        _, mean, stdev = outputs
+        g_output, g_mean, g_stdev = [
+            None if isinstance(g.type, DisconnectedType) else g
+            for g in cotangents]
+        count = _element_count(x, axes)
+        # Only x and the per-feature statistics are read: x_hat is
+        # recomputed here rather than kept from the forward pass.
+        x_hat = (x - mean) / stdev
+        g_x = pt.zeros_like(x)
+        grads = []
+        if g_output is not None:
+            g_hat = g_output * gamma if gamma is not None else g_output
+            g_x = (g_hat - g_hat.mean(axis=axes, keepdims=True)
+                   - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
+                   ) / stdev
+        if g_mean is not None:
+            g_x = g_x + g_mean / count
+        if g_stdev is not None:
+            g_x = g_x + g_stdev * x_hat / count
+        grads.append(g_x)
+        zero_output = g_output is None
+        if scale is not None:
+            grads.append(pt.zeros_like(inputs[1]) if zero_output
+                         else _sum_over(g_output * x_hat, axes))
+        if shift is not None:
+            grads.append(pt.zeros_like(inputs[-1]) if zero_output
+                         else _sum_over(g_output, axes))
+        return grads
+
+    op = OpFromGraph(inner_inputs, [output, mean, stdev], inline=True,
+                     pullback=pullback, name='batch_normalization_train')
+    outer_inputs = [input_] + [var for var in (scale, shift)
+                               if var is not None]
+    return op(*outer_inputs)
+
+
+def _training_statistics(input_, axes, epsilon):
+    """Minibatch mean and stdev (biased two-pass variance plus epsilon),
+    keeping the reduced axes."""
+    mean = input_.mean(axis=axes, keepdims=True)
+    variance = pt.sqr(input_ - mean).mean(axis=axes, keepdims=True)
+    stdev = pt.sqrt(variance + pt.cast(epsilon, variance.dtype))
+    return mean, stdev
+
+
+class BatchNormalization(RNGMixin, Feedforward):
+    r"""Normalize the input by its mean and standard deviation per feature.
+
+    Parameters
+    ----------
+    input_dim : int or tuple of int
+        The shape of one example; the batch axis is prepended. May be given
+        later (lazy allocation).
+    broadcastable : tuple of bool, optional
+        One flag per axis of `input_dim`; True means "also average over this
+        axis" (the statistics then have size 1 on it). All False by default.
+    conserve_memory : bool, optional
+        Use the fused training-mode operation whose backward pass keeps
+        only input-sized state (True, default) or the plain expression
+        (False); see the module documentation for measurements.
+    epsilon : float, optional
+        Added to the minibatch variance in training mode (1e-4).
+    scale_init, shift_init : initialization schemes, optional
+        ``Constant(1)`` and ``Constant(0)`` by default.
+    mean_only : bool, optional
+        Only subtract the mean: no scale, no division, no stdev statistic.
+    learn_scale, learn_shift : bool, optional
+        When False, the scale (shift) is the constant 1 (0) instead of a
+        parameter.
+
+    Attributes
+    ----------
+    scale, shift : variables
+        Shared variables with roles BATCH_NORM_SCALE_PARAMETER and
+        BATCH_NORM_SHIFT_PARAMETER (or constants when not learned).
+    population_mean, population_stdev : shared variables
+        Zeros and ones with roles BATCH_NORM_POPULATION_MEAN and
+        BATCH_NORM_POPULATION_STDEV. They are not parameters (gradient
+        descent never trains them) but are in :attr:`persistent_variables`,
+        so models and checkpoints save and restore them.
+
+    Notes
+    -----
+    The brick is a context manager: ``with brick:`` pushes a training-mode
+    flag on a stack and applications inside the block use minibatch
+    statistics. Each application records in its call's metadata
+    ``training_mode`` (bool), ``offset`` and ``divisor`` (the statistics
+    used, without the batch axis, typed like the population variables;
+    ``divisor`` is None for ``mean_only``). The statistics carry the roles
+    BATCH_NORM_OFFSET and BATCH_NORM_DIVISOR, plus
+    BATCH_NORM_MINIBATCH_ESTIMATE in training mode.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> bn = BatchNormalization(input_dim=2)
+    >>> bn.initialize()
+    >>> x = pt.matrix('x')
+    >>> data = numpy.array([[1., 10.], [3., 30.]])
+    >>> bn.apply(x).eval({x: data})  # inference mode: a fresh brick is id
+    array([[ 1., 10.],
+           [ 3., 30.]])
+    >>> with bn:
+    ...     y = bn.apply(x)
+    >>> y.eval({x: data}).round(3)
+    array([[-1., -1.],
+           [ 1.,  1.]])
+
+    """
+    @lazy(allocation=['input_dim'])
+    def __init__(self, input_dim, broadcastable=None, conserve_memory=True,
+                 epsilon=1e-4, scale_init=None, shift_init=None,
+                 mean_only=False, learn_scale=True, learn_shift=True,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim = input_dim
+        self.broadcastable = broadcastable
+        self.conserve_memory = conserve_memory
+        _check_epsilon(self, epsilon)
+        self.epsilon = epsilon
+        self.scale_init = Constant(1) if scale_init is None else scale_init
+        self.shift_init = Constant(0) if shift_init is None else shift_init
+        self.mean_only = mean_only
+        self.learn_scale = learn_scale
+        self.learn_shift = learn_shift
+        self._training_mode = []
+
+    # Training-mode stack
+
+    def __enter__(self):
+        self._training_mode.append(True)
+        return self
+
+    def __exit__(self, *exc_info):
+        self._training_mode.pop()
+
+    @property
+    def training_mode(self):
+        """Whether applications built now use minibatch statistics."""
+        return bool(self._training_mode)
+
+    # Shapes
+
+    def _input_shape(self):
+        """input_dim as a tuple."""
+        if isinstance(self.input_dim, numbers.Integral):
+            return (self.input_dim,)
+        return tuple(self.input_dim)
+
+    def _broadcastable_pattern(self):
+        shape = self._input_shape()
+        if self.broadcastable is None:
+            return (False,) * len(shape)
+        pattern = tuple(bool(flag) for flag in self.broadcastable)
+        if len(pattern) != len(shape):
+            raise ValueError(
+                '{}: input_dim and broadcastable must be same length: '
+                'input_dim {!r} has {} axes, broadcastable {!r} has {}'.format(
+                    self.path, self.input_dim, len(shape),
+                    self.broadcastable, len(pattern)))
+        return pattern
+
+    @property
+    def normalization_axes(self):
+        """The axes averaged over in training mode: the batch axis and every
+        broadcastable axis. Subclasses may override it."""
+        return (0,) + tuple(i + 1 for i, flag in
+                            enumerate(self._broadcastable_pattern()) if flag)
+
+    @property
+    def output_dim(self):
+        return self.input_dim
+
+    @property
+    def image_size(self):
+        return self._input_shape()[-2:]
+
+    @image_size.setter
+    def image_size(self, value):
+        if self.input_dim is NoneAllocation or isinstance(
+                self.input_dim, numbers.Integral):
+            self.input_dim = (None,) + tuple(value)
+        else:
+            self.input_dim = tuple(self.input_dim[:-2]) + tuple(value)
+
+    @property
+    def num_channels(self):
+        return self._input_shape()[0]
+
+    @num_channels.setter
+    def num_channels(self, value):
+        if self.input_dim is NoneAllocation or isinstance(
+                self.input_dim, numbers.Integral):
+            self.input_dim = (value, None, None)
+        else:
+            self.input_dim = (value,) + tuple(self.input_dim[1:])
+
+    @property
+    def num_output_channels(self):
+        return self.num_channels
+
+    def get_dim(self, name):
+        if name in ('input_', 'output'):
+            return self.input_dim
+        raise ValueError('{}: unknown dimension {!r}; a batch normalization '
+                         'brick knows input_ and output'.format(
+                             self.path, name))
+
+    # Lifecycle
+
+    def _check_input_dim(self):
+        shape = self._input_shape()
+        if not shape or not all(isinstance(dim, numbers.Integral)
+                                and not isinstance(dim, bool) and dim > 0
+                                for dim in shape):
+            raise ValueError('{}: input_dim must be a positive int or a tuple '
+                             'of them, got {!r}'.format(self.path,
+                                                        self.input_dim))
+
+    def _allocate(self):
+        self._check_input_dim()
+        _check_epsilon(self, self.epsilon)
+        pattern = self._broadcastable_pattern()
+        var_dim = tuple(1 if flag else dim
+                        for dim, flag in zip(self._input_shape(), pattern))
+        static_shape = tuple(1 if flag else None for flag in pattern)
+        if self.learn_scale and not self.mean_only:
+            self.scale = shared_floatx(numpy.full(var_dim, numpy.nan),
+                                       name='batch_norm_scale',
+                                       shape=static_shape)
+            add_role(self.scale, BATCH_NORM_SCALE_PARAMETER)
+            self.parameters.append(self.scale)
+        else:
+            self.scale = pt.constant(floatx(1), name='batch_norm_scale')
+        if self.learn_shift:
+            self.shift = shared_floatx(numpy.full(var_dim, numpy.nan),
+                                       name='batch_norm_shift',
+                                       shape=static_shape)
+            add_role(self.shift, BATCH_NORM_SHIFT_PARAMETER)
+            self.parameters.append(self.shift)
+        else:
+            self.shift = pt.constant(floatx(0), name='batch_norm_shift')
+        self._allocate_population_statistics(var_dim, static_shape)
+
+    def _allocate_population_statistics(self, var_dim, static_shape):
+        self.population_mean = shared_floatx(
+            numpy.zeros(var_dim), name='population_mean', shape=static_shape)
+        add_role(self.population_mean, BATCH_NORM_POPULATION_MEAN)
+        add_annotation(self.population_mean, self)
+        if self.mean_only:
+            self.population_stdev = None
+            return
+        self.population_stdev = shared_floatx(
+            numpy.ones(var_dim), name='population_stdev', shape=static_shape)
+        add_role(self.population_stdev, BATCH_NORM_POPULATION_STDEV)
+        add_annotation(self.population_stdev, self)
+
+    def _initialize(self):
+        if self._learns_scale:
+            self.scale_init.initialize(self.scale, self.rng)
+        if self.learn_shift:
+            self.shift_init.initialize(self.shift, self.rng)
+
+    @property
+    def _learns_scale(self):
+        return self.learn_scale and not self.mean_only
+
+    @property
+    def population_statistics(self):
+        """The population variables: mean, and stdev unless mean_only."""
+        return [var for var in (self.population_mean,
+                                getattr(self, 'population_stdev', None))
+                if var is not None]
+
+    @property
+    def persistent_variables(self):
+        variables = list(super().persistent_variables)
+        if self.allocated:
+            variables.extend(self.population_statistics)
+        return variables
+
+    # Application
+
+    def _check_input(self, input_):
+        expected = len(self._input_shape()) + 1
+        if input_.ndim != expected:
+            raise ValueError(
+                '{}: expected an input with {} axes (a batch axis plus '
+                'input_dim {!r}), got {} axes ({})'.format(
+                    self.path, expected, self.input_dim, input_.ndim,
+                    input_.type))
+        for axis, (dim, static) in enumerate(zip(self._input_shape(),
+                                                 input_.type.shape[1:])):
+            if static is not None and static != dim:
+                raise ValueError(
+                    '{}: input axis {} has size {} but input_dim {!r} says '
+                    '{}'.format(self.path, axis + 1, static, self.input_dim,
+                                dim))
+
+    def _compute_training_statistics(self, input_, axes=None):
+        """Minibatch mean and stdev, keeping the reduced axes (stdev is
+        None for mean_only). Subclasses may override this; the fused
+        conserve_memory operation is then not used."""
+        axes = self.normalization_axes if axes is None else axes
+        if self.mean_only:
+            return input_.mean(axis=axes, keepdims=True), None
+        return _training_statistics(input_, axes, self.epsilon)
+
+    def _population_statistics_padded(self):
+        mean = pt.shape_padleft(self.population_mean)
+        stdev = (None if self.mean_only
+                 else pt.shape_padleft(self.population_stdev))
+        return mean, stdev
+
+    def _normalize(self, input_, mean, stdev, scale, shift):
+        output = input_ - mean
+        if stdev is not None:
+            output = (output * (scale / stdev) if scale is not None
+                      else output / stdev)
+        if shift is not None:
+            output = output + shift
+        return output
+
+    def _uses_fused_operation(self):
+        return (self.conserve_memory and not self.mean_only
+                and type(self)._compute_training_statistics
+                is BatchNormalization._compute_training_statistics)
+
+    @application(inputs=['input_'], outputs=['output'])
+    def apply(self, input_, application_call):
+        """Normalize `input_` with population statistics, or with minibatch
+        statistics in training mode."""
+        self._check_input(input_)
+        training = self.training_mode
+        scale = pt.shape_padleft(self.scale) if self._learns_scale else None
+        shift = pt.shape_padleft(self.shift) if self.learn_shift else None
+        if training and self._uses_fused_operation():
+            output, mean, stdev = _fused_training_normalization(
+                input_, scale, shift, self.normalization_axes,
+                self.epsilon)
+        else:
+            if training:
+                mean, stdev = self._compute_training_statistics(input_)
+            else:
+                mean, stdev = self._population_statistics_padded()
+            output = self._normalize(input_, mean, stdev, scale, shift)
+        self._annotate_statistics(application_call, training, mean, stdev)
+        return output
+
+    def _annotate_statistics(self, call, training, mean, stdev):
+        call.metadata['training_mode'] = training
+        prefix = 'minibatch' if training else 'population'
+        for variable, role, name in ((mean, BATCH_NORM_OFFSET, 'mean'),
+                                     (stdev, BATCH_NORM_DIVISOR, 'stdev')):
+            if variable is None:
+                continue
+            variable.name = '{}_{}_{}'.format(self.name, prefix, name)
+            if training:
+                add_role(variable, BATCH_NORM_MINIBATCH_ESTIMATE)
+            add_role(variable, role)
+            add_annotation(variable, self)
+            add_annotation(variable, call)
+        call.metadata['offset'] = self._like_population(mean)
+        call.metadata['divisor'] = (None if stdev is None
+                                    else self._like_population(stdev))
+
+    def _like_population(self, statistic):
+        """Drop the batch axis so that `statistic` can update the
+        population variables (same ndim and broadcastable pattern)."""
+        return statistic[0]
+
+
+class SpatialBatchNormalization(BatchNormalization):
+    """Batch normalization with one statistic per channel, for input of
+    shape (batch, channel, *spatial).
+
+    ``input_dim`` must have at least two axes, (channels, height, width)
+    say; every axis but the channel axis is averaged over, whatever
+    `broadcastable` says.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> bn = SpatialBatchNormalization(input_dim=(3, 4, 4))
+    >>> bn.initialize()
+    >>> bn.population_mean.get_value().shape
+    (3, 1, 1)
+
+    """
+    def _allocate(self):
+        if (isinstance(self.input_dim, numbers.Integral)
+                or self.input_dim is NoneAllocation
+                or len(self.input_dim) < 2):
+            raise ValueError(
+                '{}: expected input_dim to be length >= 2 e.g. (channels, '
+                'height, width), got {!r}'.format(self.path, self.input_dim))
+        self.broadcastable = (False,) + (True,) * (len(self.input_dim) - 1)
+        super()._allocate()
+
+
+class BatchNormalizedMLP(MLP):
+    """An MLP whose activations are each preceded by batch normalization.
+
+    Parameters
+    ----------
+    activations : list of bricks or None
+        As in :class:`~blocks.bricks.MLP`; ``None`` means batch
+        normalization alone.
+    dims : list of int
+        As in :class:`~blocks.bricks.MLP`.
+    conserve_memory : bool, optional
+        Given to every batch normalization brick, at once and whenever it is
+        set (it matters at application time).
+    mean_only, learn_scale, learn_shift : bool, optional
+        Given to every batch normalization brick at allocation.
+
+    Notes
+    -----
+    The Linear layers have no biases by default (``use_bias=False``): the
+    shift of the following batch normalization plays their role. Each
+    activation ``act`` becomes ``Sequence([bn.apply, act.apply],
+    name='batch_norm_activation_{i}')``.
+
+    Examples
+    --------
+    >>> from blocks.bricks import Tanh, Logistic
+    >>> from blocks.initialization import IsotropicGaussian
+    >>> mlp = BatchNormalizedMLP([Tanh(), Logistic()], [4, 5, 3],
+    ...                          weights_init=IsotropicGaussian(0.1))
+    >>> mlp.initialize()
+    >>> [bn.input_dim for bn in mlp.batch_normalizations]
+    [5, 3]
+
+    """
+    @lazy(allocation=['dims'])
+    def __init__(self, activations, dims, *args, conserve_memory=True,
+                 mean_only=False, learn_scale=True, learn_shift=True,
+                 **kwargs):
+        self.batch_normalizations = [
+            BatchNormalization(conserve_memory=conserve_memory)
+            for _ in activations]
+        wrapped = []
+        for i, (bn, activation) in enumerate(zip(self.batch_normalizations,
+                                                 activations)):
+            methods = [bn.apply]
+            if activation is not None:
+                methods.append(activation.apply)
+            wrapped.append(Sequence(methods,
+                                    name='batch_norm_activation_{}'.format(i)))
+        self._conserve_memory = conserve_memory
+        self.mean_only = mean_only
+        self.learn_scale = learn_scale
+        self.learn_shift = learn_shift
+        kwargs.setdefault('use_bias', False)
+        super().__init__(wrapped, dims, *args, **kwargs)
+
+    @property
+    def conserve_memory(self):
+        """Whether the batch normalizations use the memory-saving training
+        operation; setting it sets it on every one of them."""
+        return self._conserve_memory
+
+    @conserve_memory.setter
+    def conserve_memory(self, value):
+        self._conserve_memory = value
+        for bn in self.batch_normalizations:
+            bn.conserve_memory = value
+
+    def _push_allocation_config(self):
+        super()._push_allocation_config()
+        for bn, dim in zip(self.batch_normalizations, self.dims[1:]):
+            bn.input_dim = dim
+            bn.mean_only = self.mean_only
+            bn.learn_scale = self.learn_scale
+            bn.learn_shift = self.learn_shift
