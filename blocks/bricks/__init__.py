@@ -7,11 +7,16 @@ lookup and parallel bricks live in their own modules
 from blocks.bricks.base import application, Brick, lazy
 from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
                                       LinearLike, Random)
-from blocks.bricks.simple import (Linear, Identity, Tanh, Logistic,
-                                  Softplus, Rectifier, LeakyRectifier)
+from blocks.bricks.simple import (Linear, Bias, Maxout, LinearMaxout,
+                                  Identity, Tanh, Logistic, Softplus,
+                                  Rectifier, LeakyRectifier, Softmax,
+                                  NDimensionalSoftmax)
 from blocks.bricks.sequences import Sequence, FeedforwardSequence, MLP
+from blocks.bricks.wrappers import WithExtraDims
 
 __all__ = ['application', 'Brick', 'lazy', 'Activation', 'Feedforward',
-           'Initializable', 'LinearLike', 'Random', 'Linear', 'Identity',
-           'Tanh', 'Logistic', 'Softplus', 'Rectifier', 'LeakyRectifier',
-           'Sequence', 'FeedforwardSequence', 'MLP']
+           'Initializable', 'LinearLike', 'Random', 'Linear', 'Bias',
+           'Maxout', 'LinearMaxout', 'Identity', 'Tanh', 'Logistic',
+           'Softplus', 'Rectifier', 'LeakyRectifier', 'Softmax',
+           'NDimensionalSoftmax', 'Sequence', 'FeedforwardSequence', 'MLP',
+           'WithExtraDims']
