@@ -4,6 +4,7 @@ from inspect import isclass
 
 from blocks.bricks.base import ApplicationCall, BoundApplication, Brick
 from blocks.roles import has_roles
+from blocks.utils import pack
 
 __all__ = ['VariableFilter', 'get_annotation', 'get_brick',
            'get_application_call']
@@ -33,10 +34,10 @@ class VariableFilter:
 
     Parameters
     ----------
-    roles : list of roles, optional
+    roles : role or list of roles, optional
         Keep variables with any of these roles (or subroles), or with all of
         them when `each_role` is True.
-    bricks : list of bricks or brick classes, optional
+    bricks : brick, brick class or a list of them, optional
         Keep variables made by these bricks (instances match by identity,
         classes by ``isinstance``).
     each_role : bool, optional
@@ -50,7 +51,7 @@ class VariableFilter:
         Keep variables whose PyTensor name (``var.name``) equals this.
     theano_name_regex : str, optional
         Keep variables whose PyTensor name matches this regular expression.
-    applications : list of applications, optional
+    applications : application or list of applications, optional
         Keep variables made by calls of these applications (bound
         applications match their brick too).
     call_id : object, optional
@@ -74,6 +75,13 @@ class VariableFilter:
     def __init__(self, roles=None, bricks=None, each_role=False, name=None,
                  name_regex=None, theano_name=None, theano_name_regex=None,
                  applications=None, call_id=None):
+        # Like Blocks, accept a single role, brick or application.
+        if roles is not None:
+            roles = pack(roles)
+        if bricks is not None:
+            bricks = pack(bricks)
+        if applications is not None:
+            applications = pack(applications)
         if bricks is not None and not all(
                 isinstance(brick, Brick) or (isclass(brick)
                                              and issubclass(brick, Brick))

@@ -108,6 +108,9 @@ class Selector:
         """Select the bricks (or, when the path ends in a parameter, the
         parameters) at `path`.
 
+        A path ending in ``.name`` selects the parameters called `name` of
+        the bricks reached and of all their descendants, as in Blocks.
+
         Returns
         -------
         :class:`Selector` or list
@@ -116,21 +119,21 @@ class Selector:
         """
         if isinstance(path, str):
             path = Path.parse(path)
-        current = self.bricks
+        current = None
         for node in path.nodes:
             if isinstance(node, Path.ParameterName):
-                return [parameter for brick in current
-                        for parameter in brick.parameters
-                        if parameter.name == node]
-            if current is self.bricks:
-                current = [brick for brick in current if brick.name == node]
-            else:
-                current = [child for brick in current
-                           for child in brick.children if child.name == node]
-        return Selector(current)
+                return list(Selector(current or []).get_parameters(
+                    node).values())
+            candidates = (self.bricks if current is None else
+                          [child for brick in current
+                           for child in brick.children])
+            current = _unique(brick for brick in candidates
+                              if brick.name == node)
+        return Selector(current or [])
 
     def get_parameters(self, parameter_name=None):
-        """The parameters below the selected bricks, keyed by path.
+        """The parameters of the selected bricks and their descendants,
+        keyed by path string (``'/mlp/linear_0.W'``).
 
         Parameters
         ----------
@@ -140,7 +143,7 @@ class Selector:
         Raises
         ------
         ValueError
-            If two parameters have the same path.
+            If two different parameters have the same path.
 
         """
         found = OrderedDict()
@@ -148,12 +151,14 @@ class Selector:
         def visit(brick, prefix):
             path = prefix + Path([Path.BrickName(brick.name)])
             for parameter in brick.parameters:
-                if parameter_name is not None and parameter.name != parameter_name:
+                if (parameter_name is not None
+                        and parameter.name != parameter_name):
                     continue
-                key = path + Path([Path.ParameterName(parameter.name)])
+                key = str(path + Path([Path.ParameterName(parameter.name)]))
                 if key in found and found[key] is not parameter:
-                    raise ValueError('two different parameters have the path '
-                                     '{}'.format(key))
+                    raise ValueError(
+                        'name collision: two different parameters have the '
+                        'path {}; give the bricks distinct names'.format(key))
                 found[key] = parameter
             for child in brick.children:
                 visit(child, path)
@@ -161,3 +166,11 @@ class Selector:
         for brick in self.bricks:
             visit(brick, Path([]))
         return found
+
+
+def _unique(bricks):
+    result = []
+    for brick in bricks:
+        if not any(brick is other for other in result):
+            result.append(brick)
+    return result

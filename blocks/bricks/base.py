@@ -204,8 +204,16 @@ class Brick(Annotation):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state['_bound_applications'] = {}
+        state.pop('_bound_applications', None)
         return state
+
+    def __setstate__(self, state):
+        # Unpickling a cyclic hierarchy may already have bound applications
+        # of this brick (a parent's Sequence refers to ``child.apply``)
+        # before its state arrives; keep them.
+        bound = self.__dict__.get('_bound_applications', {})
+        self.__dict__.update(state)
+        self.__dict__['_bound_applications'] = bound
 
     def __repr__(self):
         return '<{} {}>'.format(self.__class__.__name__, self.path)
@@ -435,6 +443,9 @@ class Application:
         self.varargs_name = next(
             (param.name for param in parameters
              if param.kind == param.VAR_POSITIONAL), None)
+        self.varkw_name = next(
+            (param.name for param in parameters
+             if param.kind == param.VAR_KEYWORD), None)
         self.inputs = [param.name for param in parameters
                        if param.kind in (param.POSITIONAL_OR_KEYWORD,
                                          param.POSITIONAL_ONLY)
@@ -450,10 +461,14 @@ class Application:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        bound = instance._bound_applications.get(self.name)
+        # Read through __dict__: while a cyclic brick hierarchy is being
+        # unpickled, a brick may be asked for an application before its
+        # state (and so its cache) is restored.
+        cache = instance.__dict__.setdefault('_bound_applications', {})
+        bound = cache.get(self.name)
         if bound is None or bound.application is not self:
             bound = BoundApplication(self, instance)
-            instance._bound_applications[self.name] = bound
+            cache[self.name] = bound
         return bound
 
     def __call__(self, brick, *args, **kwargs):
@@ -497,6 +512,13 @@ class Application:
                                  '{}_{}'.format(name, i))
                     if isinstance(item, Variable) else item
                     for i, item in enumerate(value))
+            elif name == self.varkw_name:
+                # Inputs given by keyword (Parallel's named inputs) are
+                # tagged under their keyword.
+                arguments[name] = {
+                    key: copy_and_tag(item, brick, call, INPUT, self.name, key)
+                    if isinstance(item, Variable) else item
+                    for key, item in value.items()}
             elif isinstance(value, Variable):
                 arguments[name] = copy_and_tag(value, brick, call, INPUT,
                                                self.name, name)

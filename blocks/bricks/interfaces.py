@@ -1,13 +1,17 @@
 """Interfaces that bricks share: activations, feedforward bricks,
 initializable bricks and bricks that draw random numbers."""
 import numpy
-from pytensor.tensor.random.utils import RandomStream
 
 from blocks.bricks.base import Brick
 from blocks.config import config
+from blocks.utils.random_streams import RandomStream
 
 __all__ = ['Activation', 'Feedforward', 'RNGMixin', 'Initializable',
            'LinearLike', 'Random']
+
+
+def _draw_seed(rng):
+    return int(rng.randint(numpy.iinfo(numpy.int32).max))
 
 
 class Activation(Brick):
@@ -23,14 +27,28 @@ class Feedforward(Brick):
 class RNGMixin:
     """Give a brick a NumPy random generator for initialization.
 
-    The seed is ``config.default_seed`` unless given; parents push their
-    generator to their :class:`Initializable` children, so that all the
-    bricks of one model draw from a single, reproducible stream.
+    Unless given, the seed is drawn, the first time it is read, from a
+    generator shared by all bricks and seeded with ``config.default_seed``
+    (as in Blocks): a script that builds its bricks in the same order gets
+    the same seeds, yet two bricks built apart do not start from identical
+    weights. Parents push their generator to their :class:`Initializable`
+    children, so that all the bricks of one model draw from one stream.
+
+    Examples
+    --------
+    >>> from blocks.bricks import Linear
+    >>> Linear(seed=3).seed
+    3
+    >>> Linear().seed != Linear().seed
+    True
+
     """
+    seed_rng = numpy.random.RandomState(config.default_seed)
+
     @property
     def seed(self):
         if getattr(self, '_seed', None) is None:
-            self._seed = config.default_seed
+            self._seed = _draw_seed(RNGMixin.seed_rng)
         return self._seed
 
     @seed.setter
@@ -68,10 +86,11 @@ class Initializable(RNGMixin, Brick):
 
     Notes
     -----
-    ``weights_init``, ``biases_init`` and ``use_bias`` given to a parent are
-    pushed to its Initializable children at
-    :meth:`~Brick.push_initialization_config` (``use_bias`` at allocation),
-    unless the child received its own value.
+    ``weights_init`` and ``biases_init`` given to a parent are pushed to
+    its Initializable children at :meth:`~Brick.push_initialization_config`
+    and ``use_bias`` at :meth:`~Brick.push_allocation_config`; what the
+    parent sets wins over the child's own value, as in Blocks. The parent
+    also gives the children its random generator.
 
     """
     has_biases = True
@@ -155,10 +174,14 @@ class Random(Brick):
     Parameters
     ----------
     theano_seed : int, optional
-        Seed of the PyTensor random stream; ``config.default_seed`` by
-        default. (The name is kept from Blocks.)
+        Seed of the PyTensor random stream. By default it is drawn, on
+        first use, from a generator shared by all Random bricks and seeded
+        with ``config.default_seed``, so that two bricks do not draw the
+        same numbers. (The name is kept from Blocks.)
 
     """
+    seed_rng = numpy.random.RandomState(config.default_seed)
+
     def __init__(self, theano_seed=None, **kwargs):
         super().__init__(**kwargs)
         self.theano_seed = theano_seed
@@ -166,7 +189,7 @@ class Random(Brick):
     @property
     def theano_seed(self):
         if self._theano_seed is None:
-            return config.default_seed
+            self._theano_seed = _draw_seed(Random.seed_rng)
         return self._theano_seed
 
     @theano_seed.setter
@@ -175,7 +198,7 @@ class Random(Brick):
 
     @property
     def random_stream(self):
-        """The brick's :class:`~pytensor.tensor.random.utils.RandomStream`,
+        """The brick's :class:`~blocks.utils.random_streams.RandomStream`,
         created on first use."""
         if getattr(self, '_random_stream', None) is None:
             self._random_stream = RandomStream(self.theano_seed)

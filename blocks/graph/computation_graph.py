@@ -241,6 +241,10 @@ def _copy_tag(old, new):
     the variable it stands for."""
     if new.tag is not old.tag:
         tag = copy(old.tag)
+        # Own lists, so that adding a role to one copy leaves the other.
+        for key in ('roles', 'annotations'):
+            if hasattr(tag, key):
+                setattr(tag, key, list(getattr(tag, key)))
         for key, value in vars(new.tag).items():
             if not hasattr(tag, key):
                 setattr(tag, key, value)

@@ -38,10 +38,19 @@ class AnnotatingList(MutableSequence):
     def __setitem__(self, key, value):
         if isinstance(key, slice):
             raise TypeError('slice assignment is not supported')
+        # The item being overwritten leaves the list: its hook runs first.
+        self._delitem(key)
         self._setitem(key, value)
         self._items[key] = value
 
     def __delitem__(self, key):
+        if isinstance(key, slice):
+            # Delete one by one from the end so the hooks see each item
+            # at its current index.
+            for index in sorted(range(*key.indices(len(self))),
+                                reverse=True):
+                del self[index]
+            return
         self._delitem(key)
         del self._items[key]
 

@@ -52,8 +52,8 @@ def unpack(arg, singleton=False):
 def dict_union(*dicts, **kwargs):
     """Merge dictionaries into a new OrderedDict; duplicate keys raise.
 
-    >>> dict_union({'a': 1}, b=2)
-    OrderedDict({'a': 1, 'b': 2})
+    >>> dict(dict_union({'a': 1}, b=2))
+    {'a': 1, 'b': 2}
 
     """
     result = OrderedDict()
