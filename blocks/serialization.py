@@ -35,6 +35,7 @@ import pickle
 import shutil
 import tarfile
 import tempfile
+import threading
 import zipfile
 
 import numpy
@@ -71,21 +72,79 @@ def _describe(file_):
 
 # Pickling
 
-def pickle_dump(object_, file_, protocol=DEFAULT_PROTOCOL, use_cpickle=False):
-    """Pickle `object_` into the binary file `file_` with Python's recursion
-    limit raised to ``config.recursion_limit`` (graphs pickle deep).
+# Pickling a graph recurses once per node along its longest path, through
+# C code: a deep graph overflows the main thread's stack (a segmentation
+# fault, not a RecursionError) long before any useful recursion limit. So
+# pickling runs in a thread with a large stack (reserved, not committed,
+# memory) and a recursion limit that this stack can hold: about 20000
+# chained nodes.
+_PICKLING_STACK_SIZE = 1 << 30
+_RECURSION_LIMIT_FOR_STACK = _PICKLING_STACK_SIZE // 2048
 
-    `use_cpickle` selects the C pickler; by default the pure-Python one is
-    used, which does not grow the C stack with the recursion depth.
+
+def _call_with_large_stack(function):
+    """Call `function()` in a thread with a large stack; return its result
+    or raise its exception. Runs in the current thread if no such thread
+    can be made."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome['result'] = function()
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome['error'] = error
+
+    try:
+        old_size = threading.stack_size(_PICKLING_STACK_SIZE)
+    except (ValueError, RuntimeError):
+        return function()
+    try:
+        thread = threading.Thread(target=target, name='blocks-pickling')
+        try:
+            thread.start()
+        except RuntimeError:
+            return function()
+    finally:
+        threading.stack_size(old_size)
+    interrupted = None
+    while thread.is_alive():
+        try:
+            thread.join()
+        except KeyboardInterrupt as error:
+            # Let the pickler finish with the file before giving up on it.
+            interrupted = error
+    if interrupted is not None:
+        raise interrupted
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome.get('result')
+
+
+def pickle_dump(object_, file_, protocol=DEFAULT_PROTOCOL, use_cpickle=False):
+    """Pickle `object_` into the binary file `file_`, with room for deep
+    graphs.
+
+    Pickling runs in a thread with a 1 GiB stack (reserved address space)
+    and a recursion limit of at least ``config.recursion_limit``, enough
+    for graphs about 20000 nodes deep.
+
+    `use_cpickle` is accepted for compatibility with Blocks: the C pickler
+    is always used.
     """
-    pickler_class = pickle.Pickler if use_cpickle else pickle._Pickler
-    with change_recursion_limit(config.recursion_limit):
-        pickler_class(file_, protocol=protocol).dump(object_)
+    limit = max(config.recursion_limit, _RECURSION_LIMIT_FOR_STACK)
+
+    def pickle_it():
+        pickle.Pickler(file_, protocol=protocol).dump(object_)
+
+    with change_recursion_limit(limit):
+        _call_with_large_stack(pickle_it)
 
 
 def pickle_load(file_, **kwargs):
     """Unpickle an object from the binary file `file_` with the recursion
-    limit raised; keyword arguments go to :class:`pickle.Unpickler`."""
+    limit raised to ``config.recursion_limit`` (for objects whose
+    ``__setstate__`` recurses); keyword arguments go to
+    :class:`pickle.Unpickler`."""
     with change_recursion_limit(config.recursion_limit):
         return pickle.Unpickler(file_, **kwargs).load()
 
@@ -227,7 +286,7 @@ def dump(object_, file_, parameters=None, use_cpickle=False,
         (see :func:`get_parameter_names`). Any shared variable qualifies,
         batch-normalization population statistics included.
     use_cpickle : bool, optional
-        Use the C pickler (faster; deep graphs may need a large C stack).
+        Accepted for compatibility; see :func:`pickle_dump`.
     protocol : int, optional
         The pickle protocol.
 

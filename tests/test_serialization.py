@@ -5,6 +5,7 @@ import tarfile
 
 import numpy
 import pytensor
+import pytensor.tensor
 import pytest
 
 from blocks.bricks.base import Brick
@@ -279,3 +280,16 @@ def test_continue_training_and_its_command(tmp_path):
     dump({'not': 'a main loop'}, path)
     with pytest.raises(SerializationError, match='not a main loop'):
         continue_training(path)
+
+
+def test_deep_graphs_pickle():
+    # 2000 chained nodes: past what the default stack and recursion limit
+    # of the main thread can pickle.
+    x = pytensor.tensor.vector('x')
+    y = x
+    for _ in range(1000):
+        y = pytensor.tensor.tanh(y) + 1
+    file_ = io.BytesIO()
+    dump(y, file_)
+    file_.seek(0)
+    assert load(file_).owner is not None
