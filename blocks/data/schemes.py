@@ -1,4 +1,4 @@
-"""Iteration schemes: which examples a data stream asks for, and in which order.
+"""Iteration schemes: which examples a stream asks for, and in what order.
 
 A scheme's :meth:`~IterationScheme.get_request_iterator` returns one epoch's
 worth of *requests*. A request is what a data stream hands to
@@ -144,7 +144,8 @@ class ShuffledScheme(BatchScheme):
     rng : numpy.random.RandomState or int, optional
         The source of the permutations (an int seeds a new one); by
         default one seeded with ``blocks.config.config.default_seed``, so
-        that runs are reproducible. The generator is part of the scheme's pickled state.
+        that runs are reproducible. The generator is part of the
+        scheme's pickled state.
     sorted_indices : bool, optional
         Sort the indices inside each batch (helps datasets read from disk).
 

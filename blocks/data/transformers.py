@@ -149,9 +149,9 @@ class SourcewiseTransformer(Transformer):
         self.which_sources = which_sources
 
     def _apply(self, data, method):
+        sources = self.data_stream.sources
         return tuple(method(element, source) if source in self.which_sources
-                     else element
-                     for element, source in zip(data, self.data_stream.sources))
+                     else element for element, source in zip(data, sources))
 
     def transform_source_example(self, example, source_name):
         raise NotImplementedError
@@ -286,7 +286,14 @@ class ScaleAndShift(AgnosticSourcewiseTransformer):
         self.shift = shift
 
     def transform_any_source(self, source_data, source_name):
-        return numpy.asarray(source_data) * self.scale + self.shift
+        result = numpy.multiply(source_data, self.scale)
+        if self.shift == 0:
+            return result
+        if isinstance(result, numpy.ndarray) and result.dtype.kind in 'fc':
+            # In place: one pass over the batch instead of two.
+            return numpy.add(result, self.shift, out=result,
+                             casting='same_kind')
+        return result + self.shift
 
 
 class Cast(AgnosticSourcewiseTransformer):
