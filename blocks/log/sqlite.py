@@ -33,7 +33,7 @@ import numpy
 
 from blocks.config import config
 from blocks.log.log import (TrainingLogBase, check_iteration,
-                            default_status, _as_uuid)
+                            default_status)
 
 __all__ = ['SQLiteLog', 'SQLiteRow', 'list_runs']
 
