@@ -1,7 +1,8 @@
 """Bricks that chain other bricks: Sequence, FeedforwardSequence, MLP."""
 from copy import deepcopy
 
-from blocks.bricks.base import Brick, BoundApplication, application, lazy
+from blocks.bricks.base import (Brick, BoundApplication, LazyNone,
+                                NoneAllocation, application, lazy)
 from blocks.bricks.interfaces import Feedforward, Initializable
 from blocks.bricks.simple import Linear
 
@@ -37,12 +38,13 @@ class Sequence(Brick):
                                 'bricks, got {!r}'.format(method))
             methods.append(method)
         self.application_methods = methods
-        children = []
+        if not methods:
+            raise ValueError('Sequence needs at least one application')
+        children = list(kwargs.pop('children', None) or [])
         for method in methods:
             if not any(method.brick is child for child in children):
                 children.append(method.brick)
-        kwargs.setdefault('children', []).extend(children)
-        super().__init__(**kwargs)
+        super().__init__(children=children, **kwargs)
 
     @application
     def apply(self, *args):
@@ -101,9 +103,12 @@ class MLP(FeedforwardSequence, Initializable):
 
     Notes
     -----
-    The layers are named ``linear_0``, ``linear_1`` ... Their input and
-    output dimensions and ``use_bias`` are pushed at allocation;
-    ``weights_init`` and ``biases_init`` at initialization.
+    The layers are named ``linear_0``, ``linear_1`` ... (after the
+    prototype's name). Their input and output dimensions and ``use_bias``
+    are pushed at allocation; ``weights_init`` and ``biases_init`` at
+    initialization. ``dims`` is lazy: leave it out and assign ``mlp.dims``
+    (or ``mlp.input_dim`` and ``mlp.output_dim`` when there are no hidden
+    layers) before allocation.
 
     Examples
     --------
@@ -120,6 +125,8 @@ class MLP(FeedforwardSequence, Initializable):
     @lazy(allocation=['dims'])
     def __init__(self, activations, dims, prototype=None, **kwargs):
         self.activations = list(activations)
+        if not self.activations:
+            raise ValueError('MLP needs at least one activation (or None)')
         if prototype is None:
             prototype = Linear()
         self.prototype = prototype
@@ -128,10 +135,6 @@ class MLP(FeedforwardSequence, Initializable):
             layer = deepcopy(prototype)
             layer.name = '{}_{}'.format(prototype.name, i)
             self.linear_transformations.append(layer)
-        if dims is not None and dims and len(dims) != len(self.activations) + 1:
-            raise ValueError('{} activations need {} dims, got {}'.format(
-                len(self.activations), len(self.activations) + 1, dims))
-        self.dims = dims
         application_methods = []
         for layer, activation in zip(self.linear_transformations,
                                      self.activations):
@@ -139,28 +142,56 @@ class MLP(FeedforwardSequence, Initializable):
             if activation is not None:
                 application_methods.append(activation.apply)
         super().__init__(application_methods, **kwargs)
+        self.dims = dims
+
+    @property
+    def dims(self):
+        """``[input_dim, hidden_1, ..., output_dim]``; may be assigned
+        until allocation. Entries may be None until then too."""
+        return self._dims
+
+    @dims.setter
+    def dims(self, dims):
+        if isinstance(dims, LazyNone) or dims is None:
+            self._dims = NoneAllocation
+            return
+        dims = list(dims)
+        if len(dims) != len(self.activations) + 1:
+            raise ValueError('{}: {} activations need {} dims, got {}'.format(
+                self.path, len(self.activations), len(self.activations) + 1,
+                dims))
+        self._dims = dims
+
+    def _dims_or_placeholders(self):
+        if isinstance(self.dims, LazyNone):
+            self.dims = [NoneAllocation] * (len(self.activations) + 1)
+        return self.dims
 
     @property
     def input_dim(self):
-        return self.dims[0]
+        return self.dims[0] if not isinstance(self.dims, LazyNone) \
+            else NoneAllocation
 
     @input_dim.setter
     def input_dim(self, value):
-        self.dims[0] = value
+        self._dims_or_placeholders()[0] = value
 
     @property
     def output_dim(self):
-        return self.dims[-1]
+        return self.dims[-1] if not isinstance(self.dims, LazyNone) \
+            else NoneAllocation
 
     @output_dim.setter
     def output_dim(self, value):
-        self.dims[-1] = value
+        self._dims_or_placeholders()[-1] = value
 
     def _push_allocation_config(self):
-        if len(self.dims) != len(self.activations) + 1:
-            raise ValueError('{}: {} activations need {} dims, got {}'.format(
-                self.path, len(self.activations), len(self.activations) + 1,
-                self.dims))
+        missing = [i for i, dim in enumerate(self.dims)
+                   if dim is None or isinstance(dim, LazyNone)]
+        if missing:
+            raise ValueError('{}: allocation config not set: dims {} (entries '
+                             '{} missing)'.format(self.path, self.dims,
+                                                  missing))
         for input_dim, output_dim, layer in zip(
                 self.dims[:-1], self.dims[1:], self.linear_transformations):
             layer.input_dim = input_dim
