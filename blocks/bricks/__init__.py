@@ -13,10 +13,13 @@ from blocks.bricks.simple import (Linear, Bias, Maxout, LinearMaxout,
                                   NDimensionalSoftmax)
 from blocks.bricks.sequences import Sequence, FeedforwardSequence, MLP
 from blocks.bricks.wrappers import WithExtraDims
+from blocks.bricks.bn import (BatchNormalization, SpatialBatchNormalization,
+                              BatchNormalizedMLP)
 
 __all__ = ['application', 'Brick', 'lazy', 'Activation', 'Feedforward',
            'Initializable', 'LinearLike', 'Random', 'Linear', 'Bias',
            'Maxout', 'LinearMaxout', 'Identity', 'Tanh', 'Logistic',
            'Softplus', 'Rectifier', 'LeakyRectifier', 'Softmax',
            'NDimensionalSoftmax', 'Sequence', 'FeedforwardSequence', 'MLP',
-           'WithExtraDims']
+           'WithExtraDims', 'BatchNormalization',
+           'SpatialBatchNormalization', 'BatchNormalizedMLP']

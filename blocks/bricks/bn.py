@@ -49,6 +49,7 @@ BENCHMARK_RESULTS
 
 """
 import numbers
+from collections import OrderedDict
 
 import numpy
 import pytensor.tensor as pt
@@ -68,7 +69,7 @@ from blocks.roles import (add_role, BATCH_NORM_POPULATION_MEAN,
 from blocks.utils import shared_floatx, floatx
 
 __all__ = ['BatchNormalization', 'SpatialBatchNormalization',
-           'BatchNormalizedMLP']
+           'BatchNormalizedMLP', 'load_pytorch_state', 'pytorch_state']
 
 
 def _check_epsilon(brick, epsilon):
@@ -589,3 +590,103 @@ class BatchNormalizedMLP(MLP):
             bn.mean_only = self.mean_only
             bn.learn_scale = self.learn_scale
             bn.learn_shift = self.learn_shift
+
+
+def _per_feature(brick, name, value, variable):
+    """`value` reshaped to `variable`'s shape, which must hold as many
+    elements."""
+    value = numpy.asarray(value, dtype='float64')
+    shape = variable.get_value(borrow=True).shape
+    if value.size != numpy.prod(shape, dtype=int):
+        raise ValueError('{}: {} has {} elements, the brick expects shape {}'
+                         .format(brick.path, name, value.size, shape))
+    return value.reshape(shape).astype(variable.dtype)
+
+
+def load_pytorch_state(brick, state, set_epsilon=True):
+    """Load a PyTorch-style batch normalization state into a brick.
+
+    Parameters
+    ----------
+    brick : :class:`BatchNormalization`
+        An allocated (or allocatable) brick with one statistic per feature
+        (per channel for :class:`SpatialBatchNormalization`).
+    state : dict
+        ``running_mean``, ``running_var`` and optionally ``weight``,
+        ``bias`` and ``eps`` (1e-5 by default, PyTorch's); arrays or
+        anything :func:`numpy.asarray` accepts (CPU tensors included).
+        ``num_batches_tracked`` is ignored.
+    set_epsilon : bool, optional
+        Also set the brick's ``epsilon`` to ``eps``, so that training mode
+        matches PyTorch's too.
+
+    Notes
+    -----
+    ``population_stdev = sqrt(running_var + eps)``, so that inference
+    outputs equal PyTorch's ``eval()`` outputs.
+
+    Examples
+    --------
+    >>> bn = BatchNormalization(input_dim=2)
+    >>> load_pytorch_state(bn, {'running_mean': [1., 2.],
+    ...                         'running_var': [4., 9.], 'eps': 0.})
+    Traceback (most recent call last):
+    ...
+    ValueError: /batchnormalization: eps must be positive, got 0.0
+    >>> load_pytorch_state(bn, {'running_mean': [1., 2.],
+    ...                         'running_var': [3.99999, 8.99999],
+    ...                         'eps': 1e-5})
+    >>> bn.population_stdev.get_value()
+    array([2., 3.])
+
+    """
+    if not brick.allocated:
+        brick.allocate()
+    eps = float(state.get('eps', 1e-5))
+    if not eps > 0:
+        raise ValueError('{}: eps must be positive, got {!r}'.format(
+            brick.path, eps))
+    values = [(brick.population_mean, _per_feature(
+        brick, 'running_mean', state['running_mean'], brick.population_mean))]
+    if not brick.mean_only:
+        variance = _per_feature(brick, 'running_var', state['running_var'],
+                                brick.population_stdev)
+        if numpy.any(variance < 0):
+            raise ValueError('{}: running_var has negative values'.format(
+                brick.path))
+        values.append((brick.population_stdev,
+                       numpy.sqrt(variance.astype('float64') + eps).astype(
+                           brick.population_stdev.dtype)))
+    for key, variable, learned in (('weight', brick.scale,
+                                    brick._learns_scale),
+                                   ('bias', brick.shift, brick.learn_shift)):
+        if state.get(key) is None:
+            continue
+        if not learned:
+            raise ValueError('{}: the state has a {} but the brick does not '
+                             'learn it'.format(brick.path, key))
+        values.append((variable, _per_feature(brick, key, state[key],
+                                              variable)))
+    for variable, value in values:
+        variable.set_value(value)
+    if set_epsilon:
+        brick.epsilon = eps
+
+
+def pytorch_state(brick):
+    """The state of a brick in PyTorch's convention (numpy arrays): the
+    inverse of :func:`load_pytorch_state` (``running_var`` is
+    ``population_stdev**2 - epsilon``, flattened per feature)."""
+    state = OrderedDict()
+    state['running_mean'] = brick.population_mean.get_value().ravel()
+    if not brick.mean_only:
+        stdev = brick.population_stdev.get_value().astype('float64').ravel()
+        state['running_var'] = numpy.maximum(
+            stdev ** 2 - brick.epsilon, 0).astype(
+                brick.population_stdev.dtype)
+    if brick._learns_scale:
+        state['weight'] = brick.scale.get_value().ravel()
+    if brick.learn_shift:
+        state['bias'] = brick.shift.get_value().ravel()
+    state['eps'] = brick.epsilon
+    return state

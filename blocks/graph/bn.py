@@ -1,0 +1,541 @@
+r"""Batch normalization on graphs: training mode, statistic updates and the
+population statistics lifecycle.
+
+Bricks compute in inference mode by default. Training mode is obtained
+either while building the graph, with the :func:`batch_normalization`
+context manager, or afterwards, with the single-pass rewrite
+:func:`apply_batch_normalization`. The population statistics are then kept
+up to date with :func:`get_population_moving_average_updates` during
+training, or re-estimated exactly over a data stream afterwards with
+:func:`estimate_population_statistics` (Ioffe & Szegedy 2015, Algorithm 2).
+Either way they are saved with the model (they are persistent variables of
+their bricks) but never trained by gradient descent.
+
+Conventions compared
+--------------------
+Our population stdev is :math:`\sqrt{\mathrm{Var} + \epsilon}` (epsilon
+included, none added at inference), minibatch variances are biased
+(divided by m), and the moving average is
+``p <- (1 - alpha) * p + alpha * m`` applied to the mean and the stdev.
+
+=====================  ===================  ========================  ==========================
+quantity               blocks               PyTorch (``BatchNorm*``)  Keras (``BatchNormalization``)
+=====================  ===================  ========================  ==========================
+moving-average weight  ``alpha=0.1`` on     ``momentum=0.1`` on the   ``momentum=0.99`` on the
+of the new batch       the new value        new value (alpha =        old value (alpha =
+                                            momentum)                 1 - momentum = 0.01)
+statistic averaged     stdev (eps inside)   variance                  variance
+running variance       biased stdev**2      unbiased, m/(m-1)         biased
+epsilon default        1e-4, training only  1e-5, train + inference   1e-3, train + inference
+scale / shift          ``scale``/``shift``  ``weight``/``bias``       ``gamma``/``beta``
+=====================  ===================  ========================  ==========================
+
+Converting a PyTorch state into a brick (see
+:func:`blocks.bricks.bn.load_pytorch_state`): ``population_mean =
+running_mean``, ``population_stdev = sqrt(running_var + eps)``, ``scale =
+weight``, ``shift = bias``, ``epsilon = eps``; from Keras, the same with
+``moving_mean``/``moving_variance``/``gamma``/``beta``. Inference then gives
+the same outputs. For training, PyTorch ``momentum`` m is ``alpha = m``,
+Keras ``momentum`` m is ``alpha = 1 - m``; the remaining differences (stdev
+versus variance averaged, unbiased variance) are second order for
+moving averages, and :func:`estimate_population_statistics` with
+``unbiased=True`` reproduces PyTorch's unbiased convention exactly.
+"""
+from collections import OrderedDict
+from collections.abc import Mapping
+from contextlib import contextmanager, ExitStack
+import numbers
+
+import numpy
+import pytensor
+import pytensor.tensor as pt
+from pytensor.graph.traversal import graph_inputs
+from pytensor.graph.basic import Variable
+from pytensor.tensor.elemwise import Elemwise
+from pytensor.scalar.basic import Identity
+
+from blocks.graph.computation_graph import ComputationGraph
+from blocks.roles import has_roles, INPUT, OUTPUT
+from blocks.utils import find_bricks, is_graph_input
+
+__all__ = ['batch_normalization', 'apply_batch_normalization',
+           'get_batch_normalization_updates',
+           'get_population_moving_average_updates',
+           'estimate_population_statistics',
+           'PopulationStatisticsEstimator']
+
+
+def _batch_normalization_class():
+    # Imported here: blocks.bricks imports blocks.graph.
+    from blocks.bricks.bn import BatchNormalization
+    return BatchNormalization
+
+
+def _annotation(variable, cls):
+    for annotation in getattr(variable.tag, 'annotations', []):
+        if isinstance(annotation, cls):
+            return annotation
+    return None
+
+
+def _as_graph(graph):
+    if isinstance(graph, ComputationGraph):
+        return graph
+    return ComputationGraph(graph)
+
+
+@contextmanager
+def batch_normalization(*bricks):
+    """Put every batch normalization brick under `bricks` in training mode.
+
+    The bricks are found breadth-first (the given bricks included), entered
+    in that order and left in reverse order, also when the body raises.
+
+    Building the graph under this context manager compiles a little faster
+    than :func:`apply_batch_normalization`, but the inference graph must
+    then be built separately if it is also wanted.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> from blocks.bricks import BatchNormalizedMLP, Tanh
+    >>> mlp = BatchNormalizedMLP([Tanh()], [3, 4])
+    >>> with batch_normalization(mlp):
+    ...     y = mlp.apply(pt.matrix('x'))
+    >>> len(get_batch_normalization_updates(ComputationGraph(y)))
+    2
+
+    """
+    bn_class = _batch_normalization_class()
+    found = find_bricks(bricks, lambda brick: isinstance(brick, bn_class))
+    with ExitStack() as stack:
+        for brick in found:
+            stack.enter_context(brick)
+        yield
+
+
+def _batch_normalization_calls(graph):
+    """Application calls of batch normalization bricks in a graph, each with
+    its input and output variables, in graph order."""
+    from blocks.bricks.base import ApplicationCall
+    bn_class = _batch_normalization_class()
+    calls = OrderedDict()
+    for variable in graph.variables:
+        if not has_roles(variable, [INPUT, OUTPUT]):
+            continue
+        brick = _annotation(variable, bn_class)
+        call = _annotation(variable, ApplicationCall)
+        if brick is None or call is None:
+            continue
+        entry = calls.setdefault(call, {})
+        role = 'input' if has_roles(variable, [INPUT]) else 'output'
+        entry[role] = variable
+    return OrderedDict((call, entry) for call, entry in calls.items()
+                       if 'output' in entry)
+
+
+def _original_input(input_copy):
+    """The variable an application was called with, behind the tagged
+    copy it received (the copy itself when it is not a plain copy)."""
+    owner = input_copy.owner
+    if (owner is not None and isinstance(owner.op, Elemwise)
+            and isinstance(owner.op.scalar_op, Identity)):
+        return owner.inputs[0]
+    return input_copy
+
+
+def apply_batch_normalization(computation_graph):
+    """Return a copy of a graph in which batch normalization uses minibatch
+    statistics.
+
+    Every inference-mode application of a batch normalization brick is
+    replaced by a training-mode application on the same input, in a single
+    replacement pass: the result has as many nodes as the graph built under
+    :func:`batch_normalization`. Applications already in training mode are
+    kept as they are.
+
+    Parameters
+    ----------
+    computation_graph : :class:`~blocks.graph.ComputationGraph`
+
+    Returns
+    -------
+    :class:`~blocks.graph.ComputationGraph`
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.bricks import BatchNormalization
+    >>> bn = BatchNormalization(input_dim=1)
+    >>> bn.initialize()
+    >>> x = pt.matrix('x')
+    >>> training = apply_batch_normalization(ComputationGraph(bn.apply(x)))
+    >>> training.outputs[0].eval({x: [[1.], [3.]]}).round(3)
+    array([[-1.],
+           [ 1.]])
+
+    """
+    graph = _as_graph(computation_graph)
+    replacements = []
+    for call, entry in _batch_normalization_calls(graph).items():
+        if call.metadata['training_mode']:
+            continue
+        if 'input' not in entry:
+            raise ValueError('{}: the input of an application is missing from '
+                             'the graph'.format(call.application.brick.path))
+        brick = call.application.brick
+        with brick:
+            new_output = brick.apply(_original_input(entry['input']))
+        replacements.append((entry['output'], new_output))
+    return graph.replace(replacements)
+
+
+def _training_calls(graph, allow_duplicates):
+    calls = [call for call in _batch_normalization_calls(graph)
+             if call.metadata['training_mode']]
+    if not calls:
+        raise ValueError('no training mode BatchNormalization applications '
+                         'found in graph')
+    if not allow_duplicates:
+        seen = OrderedDict()
+        for call in calls:
+            brick = call.application.brick
+            seen[id(brick)] = seen.get(id(brick), 0) + 1
+        repeated = [call.application.brick.path for call in calls
+                    if seen.get(id(call.application.brick), 0) > 1]
+        if repeated:
+            raise ValueError(
+                'multiple applications of the same BatchNormalization brick '
+                '({}); pass allow_duplicates = True to override this check'
+                .format(', '.join(OrderedDict.fromkeys(repeated))))
+    return calls
+
+
+def get_batch_normalization_updates(training_graph, allow_duplicates=False):
+    """Pairs (population variable, minibatch estimate) of a training graph.
+
+    Parameters
+    ----------
+    training_graph : :class:`~blocks.graph.ComputationGraph` or variables
+        A graph with training-mode batch normalization applications.
+    allow_duplicates : bool, optional
+        Allow a brick to be applied several times (siamese or recurrent
+        networks); its population variables then appear in several pairs
+        and the caller decides how to combine them.
+
+    Returns
+    -------
+    list of pairs
+        ``(brick.population_mean, minibatch mean)`` and
+        ``(brick.population_stdev, minibatch stdev)`` for each training-mode
+        application (only the mean pair for ``mean_only`` bricks).
+
+    Raises
+    ------
+    ValueError
+        If there is no training-mode application, or if a brick is applied
+        more than once and `allow_duplicates` is False.
+
+    Notes
+    -----
+    Used as updates directly, these pairs overwrite the population
+    statistics with those of the last minibatch. Use
+    :func:`get_population_moving_average_updates` or
+    :func:`estimate_population_statistics` instead.
+
+    """
+    pairs = []
+    for call in _training_calls(_as_graph(training_graph), allow_duplicates):
+        brick = call.application.brick
+        pairs.append((brick.population_mean, call.metadata['offset']))
+        if not brick.mean_only:
+            pairs.append((brick.population_stdev, call.metadata['divisor']))
+    return pairs
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, Variable):
+        return
+    if (isinstance(alpha, bool) or not isinstance(alpha, numbers.Real)
+            or not 0 < alpha <= 1):
+        raise ValueError('alpha must be in (0, 1], got {!r}'.format(alpha))
+
+
+def get_population_moving_average_updates(training_graph, alpha=0.1,
+                                          allow_duplicates=False,
+                                          skip_nonfinite=False):
+    """Updates that keep the population statistics as moving averages.
+
+    Each population variable p with minibatch estimate m becomes
+    ``(1 - alpha) * p + alpha * m`` at every step (PyTorch's ``momentum``
+    is alpha; see the module documentation for other conventions). After k
+    steps with a constant estimate m, ``p_k = m + (1 - alpha)**k (p_0 - m)``.
+
+    Parameters
+    ----------
+    training_graph : :class:`~blocks.graph.ComputationGraph` or variables
+        A graph with training-mode batch normalization applications (from
+        :func:`apply_batch_normalization` or :func:`batch_normalization`).
+    alpha : float or scalar variable, optional
+        The weight of the new minibatch (0.1).
+    allow_duplicates : bool, optional
+        Allow bricks applied several times; their estimates are averaged
+        before the moving average.
+    skip_nonfinite : bool, optional
+        Leave a brick's population statistics unchanged on a step whose
+        minibatch statistics are not all finite (an exploding batch would
+        otherwise poison them for good).
+
+    Returns
+    -------
+    list of pairs
+        Ready for ``GradientDescent.add_updates`` or
+        ``ComputationGraph.get_function(additional_updates=...)``.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.bricks import BatchNormalization
+    >>> bn = BatchNormalization(input_dim=1)
+    >>> bn.initialize()
+    >>> x = pt.matrix('x')
+    >>> cg = apply_batch_normalization(ComputationGraph(bn.apply(x)))
+    >>> step = cg.get_function(
+    ...     additional_updates=get_population_moving_average_updates(cg))
+    >>> _ = step(numpy.array([[1.], [3.]]))
+    >>> bn.population_mean.get_value()
+    array([0.2])
+
+    """
+    _check_alpha(alpha)
+    calls = _training_calls(_as_graph(training_graph), allow_duplicates)
+    by_brick = OrderedDict()
+    for call in calls:
+        brick = call.application.brick
+        by_brick.setdefault(brick, []).append(call)
+    updates = []
+    for brick, brick_calls in by_brick.items():
+        estimates = [('offset', brick.population_mean)]
+        if not brick.mean_only:
+            estimates.append(('divisor', brick.population_stdev))
+        averaged = []
+        for key, population in estimates:
+            values = [call.metadata[key] for call in brick_calls]
+            averaged.append((population, sum(values[1:], values[0])
+                             / len(values)))
+        finite = None
+        if skip_nonfinite:
+            finite = pt.all([pt.all(pt.isfinite(value))
+                             for _, value in averaged])
+        for population, estimate in averaged:
+            new = (1 - alpha) * population + alpha * estimate
+            if finite is not None:
+                new = pt.switch(finite, new, population)
+            updates.append((population, pt.cast(new, population.dtype)))
+    return updates
+
+
+class PopulationStatisticsEstimator:
+    """Exact population statistics over a data stream, weights fixed.
+
+    For every batch normalization brick, the minibatch means and (biased)
+    variances are averaged over the batches of the stream, weighted by the
+    number of elements m each batch averages per feature (with batches of
+    one size this is the plain average of Ioffe & Szegedy's Algorithm 2).
+    Then ``population_mean`` is the averaged mean and ``population_stdev``
+    is ``sqrt(averaged variance + epsilon)``; with ``unbiased=True`` each
+    variance is first multiplied by m / (m - 1).
+
+    The function is compiled once, on first use, so that a training
+    extension can call the estimator after every epoch.
+
+    Parameters
+    ----------
+    graph : :class:`~blocks.graph.ComputationGraph` or variables
+        An inference or training graph of the model; inference-mode
+        applications are rewritten with :func:`apply_batch_normalization`.
+    unbiased : bool, optional
+        Correct each minibatch variance by m / (m - 1).
+    skip_nonfinite : bool, optional
+        Ignore the batches whose statistics are not all finite (instead of
+        raising ValueError).
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.bricks import BatchNormalization
+    >>> bn = BatchNormalization(input_dim=1)
+    >>> bn.initialize()
+    >>> x = pt.matrix('x')
+    >>> estimator = PopulationStatisticsEstimator(bn.apply(x))
+    >>> batches = [{'x': numpy.array([[0.], [2.]])},
+    ...            {'x': numpy.array([[4.], [6.]])}]
+    >>> estimator(batches)
+    {'batches': 2, 'skipped': 0}
+    >>> bn.population_mean.get_value()
+    array([3.])
+
+    """
+    def __init__(self, graph, unbiased=False, skip_nonfinite=False):
+        graph = _as_graph(graph)
+        if not any(call.metadata['training_mode']
+                   for call in _batch_normalization_calls(graph)):
+            graph = apply_batch_normalization(graph)
+        self.unbiased = unbiased
+        self.skip_nonfinite = skip_nonfinite
+        self._statistics = OrderedDict()
+        outputs = []
+        for call, entry in _batch_normalization_calls(graph).items():
+            if not call.metadata['training_mode']:
+                continue
+            brick = call.application.brick
+            call_outputs = self._call_statistics(brick, call, entry['input'])
+            self._statistics.setdefault(brick, []).append(
+                (len(outputs), len(call_outputs)))
+            outputs.extend(call_outputs)
+        if not outputs:
+            raise ValueError('no BatchNormalization applications found in '
+                             'graph')
+        self._outputs = outputs
+        self.input_names = [var.name for var in graph_inputs(outputs)
+                            if is_graph_input(var)]
+        self._inputs = [var for var in graph_inputs(outputs)
+                        if is_graph_input(var)]
+        self._graph_input_names = [var.name for var in graph.inputs]
+        self._function = None
+
+    @staticmethod
+    def _call_statistics(brick, call, input_):
+        """Count, mean and (biased) variance of one application, float64,
+        without the batch axis."""
+        count = pt.prod([input_.shape[axis]
+                         for axis in brick.normalization_axes])
+        mean = pt.cast(call.metadata['offset'], 'float64')
+        if brick.mean_only:
+            return [count, mean]
+        stdev = pt.cast(call.metadata['divisor'], 'float64')
+        variance = pt.maximum(pt.sqr(stdev) - brick.epsilon, 0)
+        return [count, mean, variance]
+
+    def _compile(self):
+        if self._function is None:
+            self._function = pytensor.function(self._inputs, self._outputs,
+                                               on_unused_input='ignore')
+        return self._function
+
+    def _batches(self, data_stream):
+        if hasattr(data_stream, 'get_epoch_iterator'):
+            iterator = data_stream.get_epoch_iterator(as_dict=True)
+        else:
+            iterator = iter(data_stream)
+        sources = getattr(data_stream, 'sources', None)
+        for batch in iterator:
+            if not isinstance(batch, Mapping):
+                names = (list(sources) if sources is not None
+                         else self._graph_input_names)
+                if len(batch) != len(names):
+                    raise ValueError(
+                        'a batch of {} values cannot be matched to the '
+                        'inputs {}; give batches as dicts keyed by input '
+                        'name'.format(len(batch), names))
+                batch = dict(zip(names, batch))
+            missing = [name for name in self.input_names if name not in batch]
+            if missing:
+                raise ValueError('the batches lack the inputs {} (they have '
+                                 '{})'.format(missing, sorted(batch)))
+            yield [batch[name] for name in self.input_names]
+
+    def __call__(self, data_stream, max_batches=None):
+        """Estimate the statistics over `data_stream` and set them.
+
+        Parameters
+        ----------
+        data_stream : iterable or data stream
+            Batches as dicts keyed by input name, or tuples in the order of
+            the stream's ``sources`` (or of the graph's inputs); an object
+            with ``get_epoch_iterator`` is iterated for one epoch.
+        max_batches : int, optional
+            Stop after this many batches.
+
+        Returns
+        -------
+        dict
+            ``batches`` used and ``skipped``.
+
+        """
+        function = self._compile()
+        sums = {brick: None for brick in self._statistics}
+        used = skipped = 0
+        for values in self._batches(data_stream):
+            if max_batches is not None and used + skipped >= max_batches:
+                break
+            results = function(*values)
+            batch_sums = self._batch_sums(results)
+            if batch_sums is None:
+                skipped += 1
+                continue
+            used += 1
+            for brick, brick_sums in batch_sums.items():
+                sums[brick] = (brick_sums if sums[brick] is None else
+                               [a + b for a, b in zip(sums[brick],
+                                                      brick_sums)])
+        if used == 0:
+            raise ValueError('the data stream gave no usable batch; the '
+                             'population statistics are unchanged')
+        for brick, (weight, *weighted) in sums.items():
+            mean = weighted[0] / weight
+            brick.population_mean.set_value(
+                mean.astype(brick.population_mean.dtype))
+            if not brick.mean_only:
+                stdev = numpy.sqrt(weighted[1] / weight + brick.epsilon)
+                brick.population_stdev.set_value(
+                    stdev.astype(brick.population_stdev.dtype))
+        return {'batches': used, 'skipped': skipped}
+
+    def _batch_sums(self, results):
+        """Per brick, [sum of weights, weighted mean, weighted variance]
+        for one batch, or None if a statistic is not finite."""
+        batch_sums = {}
+        for brick, slices in self._statistics.items():
+            brick_sums = None
+            for start, length in slices:
+                count, *stats = results[start:start + length]
+                count = float(count)
+                if not all(numpy.all(numpy.isfinite(stat)) for stat in stats):
+                    if self.skip_nonfinite:
+                        return None
+                    raise ValueError(
+                        '{}: the minibatch statistics are not finite; pass '
+                        'skip_nonfinite=True to ignore such batches'.format(
+                            brick.path))
+                if len(stats) == 2 and self.unbiased:
+                    if count < 2:
+                        raise ValueError(
+                            '{}: the unbiased variance needs at least 2 '
+                            'elements per feature, got {:g}'.format(
+                                brick.path, count))
+                    stats[1] = stats[1] * count / (count - 1)
+                call_sums = [count] + [count * stat for stat in stats]
+                brick_sums = (call_sums if brick_sums is None else
+                              [a + b for a, b in zip(brick_sums, call_sums)])
+            batch_sums[brick] = brick_sums
+        return batch_sums
+
+
+def estimate_population_statistics(graph, data_stream, unbiased=False,
+                                   max_batches=None, skip_nonfinite=False):
+    """Set the population statistics of the batch normalization bricks of
+    `graph` to their exact average over `data_stream`.
+
+    A one-call form of :class:`PopulationStatisticsEstimator` (which see);
+    build the estimator once instead when estimating repeatedly.
+
+    Returns
+    -------
+    dict
+        ``batches`` used and ``skipped``.
+
+    """
+    estimator = PopulationStatisticsEstimator(graph, unbiased=unbiased,
+                                              skip_nonfinite=skip_nonfinite)
+    return estimator(data_stream, max_batches=max_batches)
