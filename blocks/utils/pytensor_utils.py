@@ -14,19 +14,38 @@ def floatx(value):
     return numpy.asarray(value, dtype=pytensor.config.floatX)
 
 
-def shared_floatx(value, name=None, borrow=False, dtype=None, **kwargs):
+def shared_floatx(value, name=None, borrow=False, dtype=None,
+                  broadcastable=None, **kwargs):
     """Create a shared variable holding `value` as floatX (or `dtype`).
 
-    Extra keyword arguments (such as ``shape=(1, None)`` for a broadcastable
-    first axis) go to :func:`pytensor.shared`.
+    Parameters
+    ----------
+    value : array_like
+    name : str, optional
+    borrow : bool, optional
+    dtype : str, optional
+        floatX by default.
+    broadcastable : tuple of bool, optional
+        Theano's way of marking axes of length 1 as broadcastable; turned
+        into PyTensor's static shape (``(True, False)`` gives
+        ``shape=(1, None)``).
+    **kwargs
+        Passed to :func:`pytensor.shared` (``shape=(1, None)`` ...).
 
     >>> shared_floatx([1, 2], name='v').get_value().dtype.name in (
     ...     'float32', 'float64')
     True
+    >>> shared_floatx([[1, 2]], broadcastable=(True, False)).broadcastable
+    (True, False)
 
     """
     if dtype is None:
         dtype = pytensor.config.floatX
+    if broadcastable is not None:
+        if 'shape' in kwargs:
+            raise ValueError('give broadcastable or shape, not both')
+        kwargs['shape'] = tuple(1 if flag else None
+                                for flag in broadcastable)
     return pytensor.shared(numpy.asarray(value, dtype=dtype), name=name,
                            borrow=borrow, **kwargs)
 

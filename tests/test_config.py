@@ -1,0 +1,106 @@
+import pytest
+
+from blocks.config import Configuration, ConfigurationError, config
+
+
+def write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_defaults(tmp_path):
+    conf = Configuration(environ={}, user_file=str(tmp_path / 'missing'))
+    assert conf.default_seed == 1
+    assert conf.recursion_limit == 10000
+    assert conf.log_backend == 'python'
+    assert conf.max_blob_size == 4096
+    assert conf.profile is False
+    assert conf.source_of('default_seed') == 'the default'
+
+
+def test_module_config_is_a_configuration():
+    assert isinstance(config, Configuration)
+    assert isinstance(config.default_seed, int)
+
+
+def test_sources_override_in_order(tmp_path):
+    user = write(tmp_path / 'blocksrc',
+                 'default_seed: 2\nrecursion_limit: 50\nmax_blob_size: 7\n')
+    other = write(tmp_path / 'other.yaml',
+                  'recursion_limit: 60\nmax_blob_size: 8\n')
+    conf = Configuration(
+        environ={'BLOCKS_CONFIG': other, 'BLOCKS_MAX_BLOB_SIZE': '9',
+                 'BLOCKS_PROFILE': 'yes', 'BLOCKS_LOG_BACKEND': 'sqlite'},
+        user_file=user)
+    assert conf.default_seed == 2
+    assert conf.recursion_limit == 60
+    assert conf.max_blob_size == 9
+    assert conf.profile is True
+    assert conf.log_backend == 'sqlite'
+    assert conf.source_of('default_seed') == 'file {}'.format(user)
+    assert conf.source_of('recursion_limit') == 'file {}'.format(other)
+    assert 'BLOCKS_MAX_BLOB_SIZE' in conf.source_of('max_blob_size')
+
+
+def test_paths_are_expanded(tmp_path):
+    conf = Configuration(environ={'BLOCKS_TEMP_DIR': '~/scratch'},
+                         user_file=str(tmp_path / 'missing'))
+    assert not conf.temp_dir.startswith('~')
+    assert conf.temp_dir.endswith('scratch')
+
+
+def test_bad_environment_value_names_setting_and_source(tmp_path):
+    with pytest.raises(ConfigurationError,
+                       match="'default_seed'.*BLOCKS_DEFAULT_SEED"):
+        Configuration(environ={'BLOCKS_DEFAULT_SEED': 'abc'},
+                      user_file=str(tmp_path / 'missing'))
+
+
+def test_bad_file_value_names_setting_and_file(tmp_path):
+    user = write(tmp_path / 'blocksrc', 'log_backend: mongodb\n')
+    with pytest.raises(ConfigurationError,
+                       match="'log_backend'.*blocksrc.*mongodb"):
+        Configuration(environ={}, user_file=user)
+
+
+def test_unknown_setting_in_file(tmp_path):
+    user = write(tmp_path / 'blocksrc', 'defualt_seed: 3\n')
+    with pytest.raises(ConfigurationError, match="unknown setting "
+                                                 "'defualt_seed'"):
+        Configuration(environ={}, user_file=user)
+
+
+@pytest.mark.parametrize('text, message', [
+    ('a: [1\n', 'not valid YAML'),
+    ('- 1\n- 2\n', 'must hold a mapping'),
+])
+def test_malformed_files(tmp_path, text, message):
+    user = write(tmp_path / 'blocksrc', text)
+    with pytest.raises(ConfigurationError, match=message):
+        Configuration(environ={}, user_file=user)
+
+
+def test_missing_blocks_config_file(tmp_path):
+    with pytest.raises(ConfigurationError, match='does not exist'):
+        Configuration(environ={'BLOCKS_CONFIG': str(tmp_path / 'nope')},
+                      user_file=str(tmp_path / 'missing'))
+
+
+@pytest.mark.parametrize('name, value', [
+    ('recursion_limit', '0'), ('max_blob_size', '-1'),
+    ('profile', 'maybe'), ('default_seed', 'true')])
+def test_range_and_type_checks(tmp_path, name, value):
+    with pytest.raises(ConfigurationError, match=repr(name)):
+        Configuration(environ={'BLOCKS_' + name.upper(): value},
+                      user_file=str(tmp_path / 'missing'))
+
+
+def test_setting_an_attribute_is_checked(tmp_path):
+    conf = Configuration(environ={}, user_file=str(tmp_path / 'missing'))
+    conf.default_seed = 5
+    assert conf.default_seed == 5
+    assert conf.source_of('default_seed') == 'the program'
+    with pytest.raises(ConfigurationError, match="'default_seed'.*program"):
+        conf.default_seed = -3
+    with pytest.raises(AttributeError, match='no setting'):
+        conf.no_such_setting
