@@ -44,10 +44,15 @@ class Model(ComputationGraph):
         super().__init__(*args, **kwargs)
         bricks = [get_brick(var) for var in self.variables
                   if get_brick(var) is not None]
-        tops = OrderedDict()
+        # Top bricks that annotate variables themselves come in the order
+        # of their first variable (so the first brick applied comes
+        # first, as in Blocks); tops reached only through descendants
+        # follow.
+        tops = OrderedDict((id(brick), brick) for brick in bricks
+                           if not brick.parents)
         for brick in bricks:
             for top in _top_bricks_of(brick):
-                tops[id(top)] = top
+                tops.setdefault(id(top), top)
         self.top_bricks = list(tops.values())
         names = [brick.name for brick in self.top_bricks]
         duplicates = sorted({name for name in names if names.count(name) > 1})
