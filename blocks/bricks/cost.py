@@ -147,9 +147,10 @@ class MisclassificationRate(Cost):
     ----------
     top_k : int, optional
         How many of the best-scoring classes count as a correct guess (1).
-        A label whose score ties with others counts as a guess only if
-        fewer than `top_k` classes score at least as high (ties count
-        against the model).
+        With ``top_k=1`` the guess is the argmax (the first class among
+        equals). With ``top_k > 1`` the label is a correct guess only if
+        fewer than `top_k` other classes score at least as high as it:
+        ties count against the model.
 
     Examples
     --------
