@@ -1,0 +1,2 @@
+"""Aggregating monitored values over batches and evaluating them on data
+streams."""

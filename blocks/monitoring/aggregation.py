@@ -1,0 +1,322 @@
+"""How monitored values are aggregated over several batches.
+
+A variable's aggregation scheme (``variable.tag.aggregation_scheme``) says
+how its per-batch values combine into one number: :class:`Mean` (the
+default for data stream monitoring), :class:`TakeLast` (the default for
+training monitoring), :class:`Minimum`, :class:`Maximum` or
+:class:`Concatenate`. Each scheme gives an :class:`Aggregator`: shared
+accumulators, their updates (compiled into the function that processes
+batches, so nothing is computed twice) and a readout expression.
+Quantities that cannot be written as PyTensor expressions are subclasses
+of :class:`MonitoredQuantity`, aggregated in Python.
+
+Examples
+--------
+>>> import pytensor.tensor as pt
+>>> from blocks.monitoring.aggregation import mean
+>>> errors = pt.vector('errors')
+>>> error_rate = mean(errors.sum(), errors.shape[0])
+>>> error_rate.name = 'error_rate'
+>>> type(error_rate.tag.aggregation_scheme).__name__
+'Mean'
+
+"""
+from collections import OrderedDict
+
+import numpy
+import pytensor
+import pytensor.tensor as pt
+from pytensor.graph.basic import Variable
+
+from blocks.graph import ComputationGraph
+from blocks.graph.computation_graph import replace_variables
+from blocks.utils import shared_like
+
+__all__ = ['AggregationScheme', 'Aggregator', 'Mean', 'mean', 'TakeLast',
+           'take_last', 'Minimum', 'Maximum', 'Concatenate',
+           'MonitoredQuantity', 'AggregationBuffer']
+
+
+class Aggregator:
+    """Accumulates the values of a variable over batches.
+
+    Parameters
+    ----------
+    aggregation_scheme : :class:`AggregationScheme`
+    initial_values : list of (shared variable, array) pairs
+        What the accumulators are reset to.
+    accumulation_updates : list of (shared variable, expression) pairs
+        Run with every batch.
+    readout_variable : variable
+        The aggregated value, computed from the accumulators.
+
+    """
+    def __init__(self, aggregation_scheme, initial_values,
+                 accumulation_updates, readout_variable):
+        self.aggregation_scheme = aggregation_scheme
+        self.initial_values = list(initial_values)
+        self.accumulation_updates = list(accumulation_updates)
+        self.readout_variable = readout_variable
+
+    def reset(self):
+        """Set the accumulators to their initial values."""
+        for variable, value in self.initial_values:
+            variable.set_value(value.copy())
+
+
+class AggregationScheme:
+    """How the values of `variable` combine over batches."""
+    def __init__(self, variable):
+        self.variable = variable
+
+    def get_aggregator(self):
+        """A new :class:`Aggregator` with its own accumulators."""
+        raise NotImplementedError
+
+
+def _zeros_of(shared):
+    return numpy.zeros_like(shared.get_value(borrow=True))
+
+
+def _accumulator(variable, name):
+    """A zero shared variable typed like `variable`."""
+    accumulator = shared_like(variable, name=name)
+    return accumulator
+
+
+class Mean(AggregationScheme):
+    """The sum of `numerator` over batches divided by the sum of
+    `denominator`.
+
+    Parameters
+    ----------
+    numerator, denominator : variables (or numbers for the denominator)
+
+    """
+    def __init__(self, numerator, denominator):
+        self.numerator = numerator
+        self.denominator = denominator
+
+    def get_aggregator(self):
+        numerator = pt.as_tensor_variable(self.numerator)
+        denominator = pt.as_tensor_variable(self.denominator)
+        numerator_sum = _accumulator(numerator, 'numerator_sum')
+        denominator_sum = _accumulator(denominator, 'denominator_sum')
+        return Aggregator(
+            self,
+            [(numerator_sum, _zeros_of(numerator_sum)),
+             (denominator_sum, _zeros_of(denominator_sum))],
+            [(numerator_sum, numerator_sum + numerator),
+             (denominator_sum, denominator_sum + denominator)],
+            numerator_sum / denominator_sum)
+
+
+def mean(numerator, denominator=1.):
+    """``numerator / denominator`` aggregated as a :class:`Mean`: the ratio
+    of the sums over batches, not the mean of the ratios."""
+    variable = numerator / denominator
+    variable.tag.aggregation_scheme = Mean(numerator, denominator)
+    variable.name = getattr(numerator, 'name', None)
+    return variable
+
+
+class TakeLast(AggregationScheme):
+    """The value of the last batch."""
+    def get_aggregator(self):
+        last = _accumulator(self.variable, 'last')
+        return Aggregator(self, [(last, _zeros_of(last))],
+                          [(last, self.variable)], last)
+
+
+def take_last(variable):
+    """A copy of `variable` aggregated with :class:`TakeLast`."""
+    copy = variable.copy(name=variable.name)
+    copy.tag.aggregation_scheme = TakeLast(copy)
+    return copy
+
+
+class _Extremum(AggregationScheme):
+    reduce = None
+
+    def get_aggregator(self):
+        seen = _accumulator(pt.as_tensor_variable(numpy.int8(0)), 'seen')
+        best = _accumulator(self.variable, type(self).__name__.lower())
+        new_best = pt.switch(seen > 0, self.reduce(best, self.variable),
+                             self.variable)
+        return Aggregator(
+            self, [(seen, _zeros_of(seen)), (best, _zeros_of(best))],
+            [(seen, pt.ones_like(seen)),
+             (best, best.type.filter_variable(new_best, allow_convert=True))],
+            best)
+
+
+class Minimum(_Extremum):
+    """The elementwise minimum over batches."""
+    reduce = staticmethod(pt.minimum)
+
+
+class Maximum(_Extremum):
+    """The elementwise maximum over batches."""
+    reduce = staticmethod(pt.maximum)
+
+
+class Concatenate(AggregationScheme):
+    """The values of all batches concatenated along the first axis (scalars
+    become a vector)."""
+    def get_aggregator(self):
+        value = self.variable
+        # Batches are appended to a flat vector, and the trailing shape is
+        # kept beside it: this needs no special case for the first batch,
+        # whose trailing shape is unknown until it is seen.
+        flat = pytensor.shared(numpy.zeros(0, dtype=value.dtype),
+                               name='concatenation', shape=(None,))
+        trailing = pytensor.shared(numpy.zeros(max(value.ndim - 1, 0),
+                                               dtype='int64'),
+                                   name='trailing_shape')
+        updates = [(flat, pt.concatenate([flat, value.flatten()]))]
+        if value.ndim > 1:
+            updates.append((trailing, pt.cast(value.shape[1:], 'int64')))
+            readout = flat.reshape(
+                pt.concatenate([[-1], trailing]), ndim=value.ndim)
+        else:
+            readout = flat
+        return Aggregator(
+            self, [(flat, _zeros_of(flat)), (trailing, _zeros_of(trailing))],
+            updates, readout)
+
+
+class MonitoredQuantity:
+    """A monitored value computed in Python from variables of the graph.
+
+    Subclasses implement :meth:`initialize`, :meth:`aggregate` (called with
+    the values of :attr:`requires` for each batch) and
+    :meth:`get_aggregated_value`.
+
+    Parameters
+    ----------
+    requires : list of variables
+        The variables whose values :meth:`aggregate` receives.
+    name : str
+        The name of the record in the log.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> class Count(MonitoredQuantity):
+    ...     def initialize(self):
+    ...         self.total = 0
+    ...     def aggregate(self, batch):
+    ...         self.total += len(batch)
+    ...     def get_aggregated_value(self):
+    ...         return self.total
+    >>> count = Count(requires=[pt.vector('x')], name='examples')
+    >>> count.initialize(); count.aggregate(numpy.zeros(3))
+    >>> count.get_aggregated_value()
+    3
+
+    """
+    def __init__(self, requires=None, name=None):
+        self.requires = list(requires or [])
+        self.name = name
+
+    def initialize(self):
+        """Start aggregating anew."""
+        raise NotImplementedError
+
+    def aggregate(self, *args):
+        """Take the values of :attr:`requires` for one batch."""
+        raise NotImplementedError
+
+    def get_aggregated_value(self):
+        """The aggregated value."""
+        raise NotImplementedError
+
+
+def _names_of(variables):
+    names = []
+    for variable in variables:
+        name = variable.name
+        if not name:
+            raise ValueError('monitored variables need names: {} has none '
+                             '(set its .name)'.format(variable))
+        names.append(name)
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError('several monitored variables are named {}; give '
+                         'them different names'.format(', '.join(duplicates)))
+    return names
+
+
+class AggregationBuffer:
+    """The aggregators of several named variables.
+
+    Parameters
+    ----------
+    variables : list of variables
+        Each named; its ``tag.aggregation_scheme`` is used when it has one.
+    use_take_last : bool, optional
+        The scheme of variables without one: :class:`TakeLast` if True,
+        :class:`Mean` over batches otherwise (the default).
+
+    Attributes
+    ----------
+    accumulation_updates : list of pairs
+        To run with every batch.
+    readout_variables : OrderedDict
+        Name -> aggregated value in terms of the accumulators.
+    updated_readouts : list of variables
+        The readouts after the accumulation updates of the current batch,
+        in terms of the accumulators' old values and the batch: computed as
+        outputs of the function that runs the updates, they give the
+        aggregated values without a second function call.
+    inputs : list of variables
+
+    """
+    def __init__(self, variables, use_take_last=False):
+        self.variables = list(variables)
+        for variable in self.variables:
+            if not isinstance(variable, Variable):
+                raise TypeError('can only aggregate PyTensor variables, got '
+                                '{!r}'.format(variable))
+        self.names = _names_of(self.variables)
+        self.aggregators = []
+        for variable in self.variables:
+            scheme = getattr(variable.tag, 'aggregation_scheme', None)
+            if scheme is None:
+                scheme = (TakeLast(variable) if use_take_last
+                          else Mean(variable, numpy.float32(1.)))
+            self.aggregators.append(scheme.get_aggregator())
+        self.accumulation_updates = [
+            pair for aggregator in self.aggregators
+            for pair in aggregator.accumulation_updates]
+        self.readout_variables = OrderedDict(
+            (name, aggregator.readout_variable)
+            for name, aggregator in zip(self.names, self.aggregators))
+        if self.variables:
+            self.updated_readouts = replace_variables(
+                list(self.readout_variables.values()),
+                OrderedDict(self.accumulation_updates))
+            self.inputs = ComputationGraph(
+                [value for _, value in self.accumulation_updates]).inputs
+        else:
+            self.updated_readouts = []
+            self.inputs = []
+        self._readout_function = None
+
+    def initialize_aggregators(self):
+        """Reset every accumulator."""
+        for aggregator in self.aggregators:
+            aggregator.reset()
+
+    def get_aggregated_values(self):
+        """Name -> current aggregated value (compiles a small function the
+        first time)."""
+        if self._readout_function is None:
+            self._readout_function = pytensor.function(
+                [], list(self.readout_variables.values()))
+        return OrderedDict(zip(self.names, self._readout_function()))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state['_readout_function'] = None
+        return state
