@@ -5,6 +5,8 @@ examples (rows). :class:`CostMatrix` subclasses define an elementwise
 ``cost_matrix(y, y_hat)``; their cost sums it over the features and
 averages over the examples.
 """
+import numbers
+
 import pytensor
 import pytensor.tensor as pt
 
@@ -162,7 +164,7 @@ class MisclassificationRate(Cost):
 
     """
     def __init__(self, top_k=1, **kwargs):
-        if not isinstance(top_k, int) or top_k < 1:
+        if not isinstance(top_k, numbers.Integral) or top_k < 1:
             raise ValueError('MisclassificationRate needs an int top_k >= 1, '
                              'got {!r}'.format(top_k))
         super().__init__(**kwargs)
