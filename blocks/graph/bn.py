@@ -55,7 +55,8 @@ from pytensor.tensor.elemwise import Elemwise
 from pytensor.scalar.basic import Identity
 
 from blocks.graph.computation_graph import ComputationGraph
-from blocks.roles import has_roles, INPUT, OUTPUT
+from blocks.roles import (has_roles, INPUT, OUTPUT, BATCH_NORM_OFFSET,
+                          BATCH_NORM_MINIBATCH_ESTIMATE)
 from blocks.utils import find_bricks, is_graph_input
 
 __all__ = ['batch_normalization', 'apply_batch_normalization',
@@ -211,6 +212,40 @@ def _training_calls(graph, allow_duplicates):
     return calls
 
 
+def _minibatch_estimates(graph, calls):
+    """For each call, its (offset, divisor) without the batch axis, as
+    computed *in this graph*.
+
+    The call metadata holds the statistics as they were built; when a
+    graph has been rewritten (by :func:`apply_batch_normalization` or any
+    other replacement) the statistics in the graph are rebuilt copies that
+    carry the same annotations, and those are the ones that must be used:
+    the metadata ones may still depend on inference-mode layers below.
+    """
+    from blocks.bricks.base import ApplicationCall
+    in_graph = {}
+    for variable in graph.variables:
+        if not has_roles(variable, [BATCH_NORM_MINIBATCH_ESTIMATE]):
+            continue
+        call = _annotation(variable, ApplicationCall)
+        key = ('offset' if has_roles(variable, [BATCH_NORM_OFFSET])
+               else 'divisor')
+        in_graph.setdefault(call, {})[key] = variable
+    estimates = []
+    for call in calls:
+        pair = []
+        for key in ('offset', 'divisor'):
+            recorded = call.metadata[key]
+            current = in_graph.get(call, {}).get(key)
+            if (recorded is None or current is None
+                    or recorded.owner.inputs[0] is current):
+                pair.append(recorded)
+            else:
+                pair.append(current[0])
+        estimates.append(tuple(pair))
+    return estimates
+
+
 def get_batch_normalization_updates(training_graph, allow_duplicates=False):
     """Pairs (population variable, minibatch estimate) of a training graph.
 
@@ -244,12 +279,15 @@ def get_batch_normalization_updates(training_graph, allow_duplicates=False):
     :func:`estimate_population_statistics` instead.
 
     """
+    graph = _as_graph(training_graph)
+    calls = _training_calls(graph, allow_duplicates)
     pairs = []
-    for call in _training_calls(_as_graph(training_graph), allow_duplicates):
+    for call, (offset, divisor) in zip(
+            calls, _minibatch_estimates(graph, calls)):
         brick = call.application.brick
-        pairs.append((brick.population_mean, call.metadata['offset']))
+        pairs.append((brick.population_mean, offset))
         if not brick.mean_only:
-            pairs.append((brick.population_stdev, call.metadata['divisor']))
+            pairs.append((brick.population_stdev, divisor))
     return pairs
 
 
@@ -308,19 +346,20 @@ def get_population_moving_average_updates(training_graph, alpha=0.1,
 
     """
     _check_alpha(alpha)
-    calls = _training_calls(_as_graph(training_graph), allow_duplicates)
+    graph = _as_graph(training_graph)
+    calls = _training_calls(graph, allow_duplicates)
     by_brick = OrderedDict()
-    for call in calls:
+    for call, estimates in zip(calls, _minibatch_estimates(graph, calls)):
         brick = call.application.brick
-        by_brick.setdefault(brick, []).append(call)
+        by_brick.setdefault(brick, []).append(estimates)
     updates = []
-    for brick, brick_calls in by_brick.items():
-        estimates = [('offset', brick.population_mean)]
+    for brick, brick_estimates in by_brick.items():
+        populations = [(0, brick.population_mean)]
         if not brick.mean_only:
-            estimates.append(('divisor', brick.population_stdev))
+            populations.append((1, brick.population_stdev))
         averaged = []
-        for key, population in estimates:
-            values = [call.metadata[key] for call in brick_calls]
+        for index, population in populations:
+            values = [estimates[index] for estimates in brick_estimates]
             averaged.append((population, sum(values[1:], values[0])
                              / len(values)))
         finite = None
@@ -385,11 +424,12 @@ class PopulationStatisticsEstimator:
         self.skip_nonfinite = skip_nonfinite
         self._statistics = OrderedDict()
         outputs = []
-        for call, entry in _batch_normalization_calls(graph).items():
-            if not call.metadata['training_mode']:
-                continue
+        entries = _batch_normalization_calls(graph)
+        calls = [call for call in entries if call.metadata['training_mode']]
+        for call, estimates in zip(calls, _minibatch_estimates(graph, calls)):
             brick = call.application.brick
-            call_outputs = self._call_statistics(brick, call, entry['input'])
+            call_outputs = self._call_statistics(brick, estimates,
+                                                 entries[call]['input'])
             self._statistics.setdefault(brick, []).append(
                 (len(outputs), len(call_outputs)))
             outputs.extend(call_outputs)
@@ -405,15 +445,15 @@ class PopulationStatisticsEstimator:
         self._function = None
 
     @staticmethod
-    def _call_statistics(brick, call, input_):
+    def _call_statistics(brick, estimates, input_):
         """Count, mean and (biased) variance of one application, float64,
         without the batch axis."""
         count = pt.prod([input_.shape[axis]
                          for axis in brick.normalization_axes])
-        mean = pt.cast(call.metadata['offset'], 'float64')
+        mean = pt.cast(estimates[0], 'float64')
         if brick.mean_only:
             return [count, mean]
-        stdev = pt.cast(call.metadata['divisor'], 'float64')
+        stdev = pt.cast(estimates[1], 'float64')
         variance = pt.maximum(pt.sqr(stdev) - brick.epsilon, 0)
         return [count, mean, variance]
 
