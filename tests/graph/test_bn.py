@@ -8,7 +8,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from blocks.bricks import (BatchNormalization, BatchNormalizedMLP, MLP,
-                           Sequence, Tanh, Logistic, Softmax)
+                           Sequence, Tanh, Softmax)
 from blocks.graph import (ComputationGraph, batch_normalization,
                           apply_batch_normalization,
                           get_batch_normalization_updates,
@@ -326,21 +326,18 @@ def test_reestimation_skips_or_rejects_nonfinite_batches():
 
 # Training end to end, and saving
 
-def spiral(num_examples, seed):
-    """Three interleaved spirals in the plane."""
+def blobs(num_examples, seed):
+    """Three Gaussian classes in the plane."""
     rng = numpy.random.RandomState(seed)
     labels = rng.randint(3, size=num_examples)
-    radius = rng.uniform(0.1, 1, size=num_examples)
-    angle = 2.5 * radius * numpy.pi + labels * 2 * numpy.pi / 3
-    features = numpy.stack([radius * numpy.cos(angle),
-                            radius * numpy.sin(angle)], axis=1)
-    features += rng.normal(scale=0.03, size=features.shape)
+    centres = numpy.array([[0., 2.], [2., -1.], [-2., -1.]])
+    features = centres[labels] + rng.normal(scale=0.7,
+                                            size=(num_examples, 2))
     return features.astype(floatX), labels.astype('int64')
 
 
 def build_classifier():
-    mlp = BatchNormalizedMLP([Logistic(), Logistic(), Softmax()],
-                             [2, 16, 16, 3],
+    mlp = BatchNormalizedMLP([Tanh(), Tanh(), Softmax()], [2, 16, 16, 3],
                              weights_init=IsotropicGaussian(0.5),
                              biases_init=Constant(0), seed=1)
     mlp.initialize()
@@ -354,8 +351,8 @@ def build_classifier():
 
 
 def test_trained_model_keeps_its_accuracy_in_inference_mode_and_on_reload():
-    train_x, train_y = spiral(3000, seed=0)
-    test_x, test_y = spiral(1000, seed=1)
+    train_x, train_y = blobs(2000, seed=0)
+    test_x, test_y = blobs(1000, seed=1)
     mlp, x, labels, cost, errors = build_classifier()
     inference = ComputationGraph([cost, errors])
     training = apply_batch_normalization(inference)
@@ -364,12 +361,12 @@ def test_trained_model_keeps_its_accuracy_in_inference_mode_and_on_reload():
     assert not any(var in parameters for bn in mlp.batch_normalizations
                    for var in bn.population_statistics)
     gradients = pytensor.grad(train_cost, parameters)
-    updates = [(p, p - 0.5 * g) for p, g in zip(parameters, gradients)]
+    updates = [(p, p - 0.3 * g) for p, g in zip(parameters, gradients)]
     updates += get_population_moving_average_updates(training, alpha=0.1)
     step = pytensor.function([x, labels], train_cost, updates=updates)
     batch = 50
     rng = numpy.random.RandomState(2)
-    for epoch in range(8):
+    for epoch in range(3):
         order = rng.permutation(len(train_x))
         for start in range(0, len(order), batch):
             index = order[start:start + batch]
@@ -380,7 +377,7 @@ def test_trained_model_keeps_its_accuracy_in_inference_mode_and_on_reload():
         training_errors(test_x[i:i + batch], test_y[i:i + batch])
         for i in range(0, len(test_x), batch)])
     in_inference_mode = float(inference_errors(test_x, test_y))
-    assert in_training_mode < 0.2  # it did learn
+    assert in_training_mode < 0.05  # it did learn
     assert abs(in_inference_mode - in_training_mode) <= 0.01
 
     # Save the parameters and population statistics, load them into a
