@@ -363,7 +363,8 @@ class GradientDescent(UpdatesAlgorithm):
                 parameters = ComputationGraph(cost).parameters
             if not parameters:
                 raise ValueError('GradientDescent: the cost {} depends on no '
-                                 'parameters; pass parameters='.format(cost))
+                                 'shared variable with role PARAMETER; pass '
+                                 'parameters='.format(cost))
             logger.info('Taking the cost gradient')
             gradients = OrderedDict(zip(parameters, pytensor.grad(
                 cost, parameters, known_grads=known_grads,
