@@ -78,10 +78,55 @@ def _zeros_of(shared):
     return numpy.zeros_like(shared.get_value(borrow=True))
 
 
-def _accumulator(variable, name):
-    """A zero shared variable typed like `variable`."""
-    accumulator = shared_like(variable, name=name)
-    return accumulator
+_REDUCTIONS = {'sum': (pt.sum, pt.add), 'min': (pt.min, pt.minimum),
+               'max': (pt.max, pt.maximum)}
+
+
+def _elementwise_accumulator(value, kind, name):
+    """Accumulate a variable elementwise over batches: its sum, minimum or
+    maximum (`kind`).
+
+    A value whose shape is statically known (scalars ...) accumulates in a
+    shared variable of that shape. Otherwise the accumulator is a flat
+    vector, empty after a reset: each batch stacks it (zero or one row) on
+    the flattened value and reduces over the rows. That needs no value to
+    start from and no runtime broadcasting, which PyTensor does not do.
+    The value's shape is kept beside it for the readout.
+
+    Returns
+    -------
+    (initial values, updates, readout)
+
+    """
+    value = pt.as_tensor_variable(value)
+    reduce, combine = _REDUCTIONS[kind]
+    static_shape = value.type.shape
+    if all(length is not None for length in static_shape):
+        storage = pytensor.shared(numpy.zeros(static_shape, value.dtype),
+                                  name=name, shape=static_shape)
+        if kind == 'sum':
+            return ([(storage, _zeros_of(storage))],
+                    [(storage, storage + value)], storage)
+        seen = pytensor.shared(numpy.int8(0), name=name + '_seen')
+        new_value = pt.switch(seen > 0, combine(storage, value), value)
+        return ([(storage, _zeros_of(storage)), (seen, _zeros_of(seen))],
+                [(storage, new_value), (seen, pt.ones_like(seen))], storage)
+    flat = pytensor.shared(numpy.zeros(0, dtype=value.dtype),
+                           name=name, shape=(None,))
+    shape = pytensor.shared(numpy.zeros(value.ndim, dtype='int64'),
+                            name=name + '_shape', shape=(value.ndim,))
+    size = pt.prod(value.shape)
+    stacked = pt.concatenate([flat.reshape((-1, size)),
+                              value.reshape((1, size))], axis=0)
+    updates = [(flat, reduce(stacked, axis=0)),
+               (shape, pt.cast(value.shape, 'int64'))]
+    readout = flat.reshape(shape, ndim=value.ndim)
+    return ([(flat, _zeros_of(flat)), (shape, _zeros_of(shape))], updates,
+            readout)
+
+
+def _sum_accumulator(value, name):
+    return _elementwise_accumulator(value, 'sum', name)
 
 
 class Mean(AggregationScheme):
@@ -98,17 +143,13 @@ class Mean(AggregationScheme):
         self.denominator = denominator
 
     def get_aggregator(self):
-        numerator = pt.as_tensor_variable(self.numerator)
-        denominator = pt.as_tensor_variable(self.denominator)
-        numerator_sum = _accumulator(numerator, 'numerator_sum')
-        denominator_sum = _accumulator(denominator, 'denominator_sum')
-        return Aggregator(
-            self,
-            [(numerator_sum, _zeros_of(numerator_sum)),
-             (denominator_sum, _zeros_of(denominator_sum))],
-            [(numerator_sum, numerator_sum + numerator),
-             (denominator_sum, denominator_sum + denominator)],
-            numerator_sum / denominator_sum)
+        numerator_init, numerator_updates, numerator_sum = _sum_accumulator(
+            self.numerator, 'numerator_sum')
+        denominator_init, denominator_updates, denominator_sum = \
+            _sum_accumulator(self.denominator, 'denominator_sum')
+        return Aggregator(self, numerator_init + denominator_init,
+                          numerator_updates + denominator_updates,
+                          numerator_sum / denominator_sum)
 
 
 def mean(numerator, denominator=1.):
@@ -123,7 +164,7 @@ def mean(numerator, denominator=1.):
 class TakeLast(AggregationScheme):
     """The value of the last batch."""
     def get_aggregator(self):
-        last = _accumulator(self.variable, 'last')
+        last = shared_like(self.variable, name='last')
         return Aggregator(self, [(last, _zeros_of(last))],
                           [(last, self.variable)], last)
 
@@ -136,28 +177,22 @@ def take_last(variable):
 
 
 class _Extremum(AggregationScheme):
-    reduce = None
+    kind = None
 
     def get_aggregator(self):
-        seen = _accumulator(pt.as_tensor_variable(numpy.int8(0)), 'seen')
-        best = _accumulator(self.variable, type(self).__name__.lower())
-        new_best = pt.switch(seen > 0, self.reduce(best, self.variable),
-                             self.variable)
-        return Aggregator(
-            self, [(seen, _zeros_of(seen)), (best, _zeros_of(best))],
-            [(seen, pt.ones_like(seen)),
-             (best, best.type.filter_variable(new_best, allow_convert=True))],
-            best)
+        initial, updates, readout = _elementwise_accumulator(
+            self.variable, self.kind, type(self).__name__.lower())
+        return Aggregator(self, initial, updates, readout)
 
 
 class Minimum(_Extremum):
     """The elementwise minimum over batches."""
-    reduce = staticmethod(pt.minimum)
+    kind = 'min'
 
 
 class Maximum(_Extremum):
     """The elementwise maximum over batches."""
-    reduce = staticmethod(pt.maximum)
+    kind = 'max'
 
 
 class Concatenate(AggregationScheme):
@@ -170,9 +205,10 @@ class Concatenate(AggregationScheme):
         # whose trailing shape is unknown until it is seen.
         flat = pytensor.shared(numpy.zeros(0, dtype=value.dtype),
                                name='concatenation', shape=(None,))
-        trailing = pytensor.shared(numpy.zeros(max(value.ndim - 1, 0),
-                                               dtype='int64'),
-                                   name='trailing_shape')
+        trailing_ndim = max(value.ndim - 1, 0)
+        trailing = pytensor.shared(numpy.zeros(trailing_ndim, dtype='int64'),
+                                   name='trailing_shape',
+                                   shape=(trailing_ndim,))
         updates = [(flat, pt.concatenate([flat, value.flatten()]))]
         if value.ndim > 1:
             updates.append((trailing, pt.cast(value.shape[1:], 'int64')))
