@@ -1,0 +1,119 @@
+import numpy
+import pytensor
+import pytest
+
+from blocks.algorithms import GradientDescent, Scale
+from blocks.extensions import FinishAfter
+from blocks.extensions.monitoring import (DataStreamMonitoring,
+                                          TrainingDataMonitoring)
+from blocks.main_loop import MainLoop
+from blocks.monitoring.aggregation import MonitoredQuantity, mean
+
+from training_helpers import (CountingAlgorithm, counting_stream,
+                              regression_data, regression_model,
+                              regression_stream)
+
+
+class BatchSizes(MonitoredQuantity):
+    def initialize(self):
+        self.sizes = []
+
+    def aggregate(self, targets):
+        self.sizes.append(len(targets))
+
+    def get_aggregated_value(self):
+        return list(self.sizes)
+
+
+def numpy_cost(features, targets, weights, bias):
+    return numpy.mean((features @ weights + bias - targets) ** 2)
+
+
+@pytest.fixture(scope='module')
+def trained(request):
+    """Two epochs of a regression with a frozen model (learning rate 0),
+    monitored on every batch, every epoch and on a validation stream;
+    counts the compiled functions."""
+    compiled = []
+    original = pytensor.function
+
+    def counting_function(*args, **kwargs):
+        compiled.append(args)
+        return original(*args, **kwargs)
+
+    pytensor.function = counting_function
+    try:
+        cost, (weights, bias), features, targets = regression_model()
+        weights.set_value(numpy.array([[0.5], [1.0], [-1.0]],
+                                      dtype=weights.dtype))
+        algorithm = GradientDescent(cost=cost, parameters=[weights, bias],
+                                    step_rule=Scale(0.0))
+        mean_cost = mean(cost)
+        mean_cost.name = 'mean_cost'
+        per_batch = TrainingDataMonitoring(
+            [cost, BatchSizes(requires=[targets], name='sizes')],
+            prefix='batch', after_batch=True)
+        per_epoch = TrainingDataMonitoring(
+            [mean_cost, BatchSizes(requires=[targets], name='sizes')],
+            prefix='train', after_epoch=True)
+        valid = DataStreamMonitoring([cost], regression_stream(
+            12, 5, shuffled=False, seed=1), prefix='valid')
+        loop = MainLoop(algorithm, regression_stream(20, 8, shuffled=False),
+                        extensions=[per_batch, per_epoch, valid,
+                                    FinishAfter(after_n_epochs=2)])
+        loop.run()
+    finally:
+        pytensor.function = original
+    return loop, compiled, (weights.get_value(), bias.get_value())
+
+
+def test_training_monitoring_is_inside_the_training_function(trained):
+    loop, compiled, _ = trained
+    # the training function and the validation function, nothing else
+    assert len(compiled) == 2
+
+
+def test_values_per_batch_and_per_epoch(trained):
+    loop, _, (weights, bias) = trained
+    data = regression_data(20)
+    batches = [slice(0, 8), slice(8, 16), slice(16, 20)]
+    costs = [numpy_cost(data['features'][s], data['targets'][s], weights,
+                        bias) for s in batches]
+    log = loop.log
+    for epoch in range(2):
+        for i, cost in enumerate(costs):
+            row = log[epoch * 3 + i + 1]
+            numpy.testing.assert_allclose(row['batch_cost'], cost)
+            assert row['batch_sizes'] == [8, 8, 4][i:i + 1]
+        epoch_row = log[3 * (epoch + 1)]
+        numpy.testing.assert_allclose(epoch_row['train_mean_cost'],
+                                      numpy.mean(costs))
+        assert epoch_row['train_sizes'] == [8, 8, 4]
+
+
+def test_data_stream_monitoring_before_first_epoch_and_after_epochs(trained):
+    loop, _, (weights, bias) = trained
+    data = regression_data(12, seed=1)
+    # Mean over the batches of the per-batch cost (Blocks' default)
+    expected = numpy.mean([
+        numpy_cost(data['features'][s], data['targets'][s], weights, bias)
+        for s in (slice(0, 5), slice(5, 10), slice(10, 12))])
+    for iteration in (0, 3, 6):
+        numpy.testing.assert_allclose(loop.log[iteration]['valid_cost'],
+                                      expected)
+
+
+def test_training_monitoring_needs_an_updates_algorithm():
+    cost = regression_model()[0]
+    loop = MainLoop(CountingAlgorithm(), counting_stream(),
+                    extensions=[TrainingDataMonitoring([cost],
+                                                       after_batch=True)])
+    with pytest.raises(TypeError, match='UpdatesAlgorithm'):
+        loop.run()
+
+
+def test_record_names():
+    cost = regression_model()[0]
+    monitoring = DataStreamMonitoring([cost], None, prefix='valid',
+                                      suffix='end')
+    assert monitoring.record_name(cost) == 'valid_cost_end'
