@@ -1,0 +1,152 @@
+"""ProgressBar, Printing, Timing, Timestamp, SharedVariableModifier and
+the stopping extensions, on loops that need no compiled function."""
+import io
+import re
+
+import numpy
+import pytensor
+import pytest
+
+from blocks.extensions import (FinishAfter, Printing, ProgressBar,
+                               SimpleExtension, Timestamp, Timing)
+from blocks.extensions.predicates import OnLogRecord
+from blocks.extensions.stopping import (EarlyStopping,
+                                        FinishIfNoImprovementAfter)
+from blocks.extensions.training import SharedVariableModifier, TrackTheBest
+from blocks.main_loop import MainLoop
+
+from training_helpers import CountingAlgorithm, counting_stream
+
+
+def run(extensions, num_batches=4, stream=None, **finish):
+    finish = finish or dict(after_n_epochs=2)
+    loop = MainLoop(CountingAlgorithm(), stream or counting_stream(num_batches),
+                    extensions=list(extensions) + [FinishAfter(**finish)])
+    loop.run()
+    return loop
+
+
+class WriteRecords(SimpleExtension):
+    """Writes the given values, one per epoch, under `name`."""
+    def __init__(self, name, values, **kwargs):
+        kwargs.setdefault('after_epoch', True)
+        super().__init__(**kwargs)
+        self.record = name
+        self.values = list(values)
+
+    def do(self, which_callback, *args):
+        epoch = self.main_loop.status['epochs_done']
+        self.main_loop.log.current_row[self.record] = self.values[epoch - 1]
+
+
+def test_progress_bar_shows_counts_and_rate():
+    output = io.StringIO()
+
+    class Scheme:
+        indices = range(10)
+        batch_size = 3
+
+    stream = counting_stream(4)
+    stream.iteration_scheme = Scheme()
+    run([ProgressBar(fd=output)], stream=stream)
+    text = output.getvalue()
+    assert 'Epoch 1, batch' in text and 'Epoch 2, batch' in text
+    assert re.search(r'\b4 of 4\b', text)
+    assert 'batches/s' in text
+
+
+def test_progress_bar_without_known_length_uses_the_last_epoch():
+    output = io.StringIO()
+    bar = ProgressBar(fd=output)
+    run([bar])
+    assert bar.last_epoch_length == 4
+    assert '4 of 4' in output.getvalue()  # the second epoch knew its length
+
+
+def test_printing(capsys):
+    run([Printing()], after_n_epochs=1)
+    out = capsys.readouterr().out
+    assert 'BEFORE FIRST EPOCH' in out
+    assert 'AFTER ANOTHER EPOCH' in out
+    assert 'TRAINING HAS BEEN FINISHED' in out
+    assert 'iterations_done: 4' in out
+    assert '_epoch_ends' not in out
+
+
+def test_timing_records():
+    loop = run([Timing(after_batch=True)])
+    assert loop.log[0]['time_initialization'] >= 0
+    for iteration in (1, 4, 8):
+        row = loop.log[iteration]
+        assert row['time_train_this_batch'] >= 0
+        assert row['time_read_data_this_batch'] >= 0
+    epoch_row = loop.log[8]
+    assert epoch_row['time_train_total'] >= epoch_row['time_train_this_epoch']
+    assert epoch_row['time_train_total'] == loop.timings['train']
+
+
+def test_timestamp():
+    loop = run([Timestamp()], after_n_epochs=1)
+    assert re.match(r'\d{4}-\d\d-\d\d \d\d:\d\d', loop.log[4]['timestamp'])
+    assert 'timestamp' in loop.log[0]
+
+
+def test_shared_variable_modifier():
+    rate = pytensor.shared(numpy.float32(1.0), name='rate')
+    halve = SharedVariableModifier(rate, lambda _, old: old / 2,
+                                   after_batch=False, every_n_batches=2)
+    counter = pytensor.shared(0, name='counter')
+    count = SharedVariableModifier(counter, lambda iterations: iterations)
+    run([halve, count])
+    assert rate.get_value() == numpy.float32(1 / 16)
+    assert rate.get_value().dtype == numpy.float32
+    assert counter.get_value() == 8
+    with pytest.raises(ValueError, match='1 or 2 arguments'):
+        SharedVariableModifier(rate, lambda a, b, c: a)
+
+
+def test_track_the_best_and_patience():
+    values = [5.0, 3.0, 4.0, 2.0, 6.0, 7.0, 8.0, 9.0]
+    tracker = TrackTheBest('valid_cost')
+    stopper = FinishIfNoImprovementAfter('valid_cost_best_so_far', epochs=2)
+    loop = run([WriteRecords('valid_cost', values), tracker, stopper],
+               num_batches=1, after_n_epochs=20)
+    # best at epochs 1, 2 and 4; none at 5 and 6: stop after 6
+    assert loop.status['epochs_done'] == 6
+    assert loop.status['best_valid_cost'] == 2.0
+    notified = [i for i in range(1, 7)
+                if loop.log[i].get('valid_cost_best_so_far')]
+    assert notified == [1, 2, 4]
+    patience = [loop.log[i]['valid_cost_best_so_far_patience_epochs']
+                for i in range(1, 7)]
+    assert patience == [2, 2, 1, 2, 1, 0]
+
+
+def test_finish_if_no_improvement_needs_one_measure():
+    with pytest.raises(ValueError, match='exactly one'):
+        FinishIfNoImprovementAfter('x', iterations=2, epochs=2)
+
+
+def test_early_stopping_with_checkpoint_condition():
+    saved = []
+
+    class FakeCheckpoint(SimpleExtension):
+        def do(self, which_callback, *args):
+            saved.append((self.main_loop.status['epochs_done'],) + args)
+
+    checkpoint = FakeCheckpoint()
+    stopping = EarlyStopping('accuracy', checkpoint_extension=checkpoint,
+                             checkpoint_filename='best.tar',
+                             choose_best=max, epochs=1)
+    loop = run([WriteRecords('accuracy', [0.5, 0.7, 0.6, 0.9]), stopping,
+                checkpoint], num_batches=1, after_n_epochs=10)
+    assert loop.status['epochs_done'] == 3
+    assert saved == [(1, 'best.tar'), (2, 'best.tar')]
+    with pytest.raises(ValueError, match='checkpoint_filename'):
+        EarlyStopping('accuracy', checkpoint_extension=checkpoint, epochs=1)
+
+
+def test_on_log_record():
+    loop = run([], after_n_epochs=1)
+    assert OnLogRecord('training_finish_requested')(loop.log)
+    assert not OnLogRecord('something_else')(loop.log)
