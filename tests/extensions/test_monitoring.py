@@ -117,3 +117,60 @@ def test_record_names():
     monitoring = DataStreamMonitoring([cost], None, prefix='valid',
                                       suffix='end')
     assert monitoring.record_name(cost) == 'valid_cost_end'
+
+
+def test_batch_normalized_model_trains_and_monitors_in_inference_mode():
+    import pytensor.tensor as pt
+    from blocks.algorithms import Adam
+    from blocks.bricks.bn import BatchNormalization
+    from blocks.data import DataStream, IndexableDataset
+    from blocks.data.schemes import SequentialScheme
+    from blocks.graph import (ComputationGraph, apply_batch_normalization,
+                              get_population_moving_average_updates)
+
+    rng = numpy.random.RandomState(0)
+    features = (rng.normal(size=(12, 3, 4)) * 2 + 1).astype(
+        pytensor.config.floatX)
+    stream = DataStream(IndexableDataset({'features': features}),
+                        iteration_scheme=SequentialScheme(12, 4))
+    x = pt.tensor3('features')
+    bn = BatchNormalization(input_dim=(3, 4), broadcastable=(False, True))
+    bn.initialize()
+    cost = pt.sqr(bn.apply(x) - 1).mean()
+    cost.name = 'cost'
+    training_graph = apply_batch_normalization(ComputationGraph([cost]))
+    training_cost, = training_graph.outputs
+    assert bn.scale.broadcastable == (False, True)
+    algorithm = GradientDescent(cost=training_cost,
+                                parameters=training_graph.parameters,
+                                step_rule=Adam(0.1))
+    algorithm.add_updates(
+        get_population_moving_average_updates(training_graph))
+    monitored_training_cost = training_cost.copy(name='cost')
+    loop = MainLoop(algorithm, stream, extensions=[
+        DataStreamMonitoring([cost], stream, prefix='inference',
+                             before_first_epoch=False),
+        DataStreamMonitoring([monitored_training_cost], stream,
+                             prefix='training', before_first_epoch=False),
+        FinishAfter(after_n_epochs=1)])
+    loop.run()
+
+    assert bn.scale.broadcastable == (False, True)
+    mean_, stdev = (bn.population_mean.get_value(),
+                    bn.population_stdev.get_value())
+    assert not numpy.allclose(mean_, 0)  # updated by the training function
+    scale, shift = bn.scale.get_value(), bn.shift.get_value()
+    batches = [features[i:i + 4] for i in (0, 4, 8)]
+    inference = numpy.mean([
+        numpy.mean((scale * (b - mean_) / stdev + shift - 1) ** 2)
+        for b in batches])
+    training = numpy.mean([
+        numpy.mean((scale * (b - b.mean(axis=(0, 2), keepdims=True))
+                    / numpy.sqrt(b.var(axis=(0, 2), keepdims=True) + 1e-4)
+                    + shift - 1) ** 2)
+        for b in batches])
+    numpy.testing.assert_allclose(loop.log[3]['inference_cost'], inference,
+                                  rtol=1e-5)
+    numpy.testing.assert_allclose(loop.log[3]['training_cost'], training,
+                                  rtol=1e-5)
+    assert not numpy.isclose(inference, training)
