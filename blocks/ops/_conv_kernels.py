@@ -43,9 +43,9 @@ def _valid_range(offset, stride, size, out_size):
 
 
 @_jit
-def _chunk_size(rows, out_pixels, itemsize, batch):
+def _chunk_size(rows, out_pixels, itemsize, batch, budget):
     per_image = max(1, rows * out_pixels * itemsize)
-    return max(1, min(batch, COLUMN_BUDGET_BYTES // per_image))
+    return max(1, min(batch, budget // per_image))
 
 
 @_jit
@@ -146,7 +146,7 @@ def _gather_chunk(g, n0, nb, buf):
 
 
 @_jit
-def conv2d_forward(x, w, sr, sc, pr, pc, dr, dc):
+def conv2d_forward(x, w, sr, sc, pr, pc, dr, dc, budget=COLUMN_BUDGET_BYTES):
     """Cross-correlate images (N, C, H, W) with filters (F, C, KH, KW)."""
     x = np.ascontiguousarray(x)
     w = np.ascontiguousarray(w)
@@ -166,7 +166,7 @@ def conv2d_forward(x, w, sr, sc, pr, pc, dr, dc):
         return out
     wm = w.reshape((nf, nrows))
     out3 = out.reshape((batch, nf, opix))
-    chunk = _chunk_size(nrows, opix, x.itemsize, batch)
+    chunk = _chunk_size(nrows, opix, x.itemsize, batch, budget)
     buf = np.empty(nrows * chunk * opix, dtype=x.dtype)
     for n0 in range(0, batch, chunk):
         nb = min(chunk, batch - n0)
@@ -179,7 +179,8 @@ def conv2d_forward(x, w, sr, sc, pr, pc, dr, dc):
 
 
 @_jit
-def conv2d_grad_weights(x, g, kr, kc, sr, sc, pr, pc, dr, dc):
+def conv2d_grad_weights(x, g, kr, kc, sr, sc, pr, pc, dr, dc,
+                        budget=COLUMN_BUDGET_BYTES):
     """Gradient of the cross-correlation with respect to the filters."""
     x = np.ascontiguousarray(x)
     g = np.ascontiguousarray(g)
@@ -197,7 +198,7 @@ def conv2d_grad_weights(x, g, kr, kc, sr, sc, pr, pc, dr, dc):
     if batch == 0 or opix == 0 or nf == 0 or nrows == 0:
         return dw.reshape((nf, channels, kr, kc))
     g3 = g.reshape((batch, nf, opix))
-    chunk = _chunk_size(nrows, opix, x.itemsize, batch)
+    chunk = _chunk_size(nrows, opix, x.itemsize, batch, budget)
     buf = np.empty(nrows * chunk * opix, dtype=x.dtype)
     gbuf = np.empty(nf * chunk * opix, dtype=x.dtype)
     for n0 in range(0, batch, chunk):
@@ -211,7 +212,8 @@ def conv2d_grad_weights(x, g, kr, kc, sr, sc, pr, pc, dr, dc):
 
 
 @_jit
-def conv2d_grad_inputs(w, g, rows, cols, sr, sc, pr, pc, dr, dc):
+def conv2d_grad_inputs(w, g, rows, cols, sr, sc, pr, pc, dr, dc,
+                       budget=COLUMN_BUDGET_BYTES):
     """Gradient of the cross-correlation with respect to the images."""
     w = np.ascontiguousarray(w)
     g = np.ascontiguousarray(g)
@@ -230,7 +232,7 @@ def conv2d_grad_inputs(w, g, rows, cols, sr, sc, pr, pc, dr, dc):
         return dx
     wt = w.reshape((nf, nrows)).T
     g3 = g.reshape((batch, nf, opix))
-    chunk = _chunk_size(nrows, opix, w.itemsize, batch)
+    chunk = _chunk_size(nrows, opix, w.itemsize, batch, budget)
     gbuf = np.empty(nf * chunk * opix, dtype=w.dtype)
     for n0 in range(0, batch, chunk):
         nb = min(chunk, batch - n0)

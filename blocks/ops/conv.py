@@ -123,17 +123,15 @@ def _static_kernel_size(filters, filter_shape):
 
 
 def _resolve_padding(border_mode, kernel_sizes, dilation):
-    """Padding pair for the Ops; symbolic modes need static kernel sizes."""
+    """The Ops' ``border_mode``: a padding pair when it can be known now,
+    else the name ('full' or 'half'), resolved from the filters at run
+    time."""
     if not isinstance(border_mode, str):
         return border_mode
     if border_mode == "valid":
         return (0, 0)
     if None in kernel_sizes:
-        raise ValueError(
-            f"border_mode={border_mode!r} needs the filter rows and columns "
-            "to be known when the graph is built: give filters a static "
-            "shape or pass filter_shape; got filter sizes "
-            f"{tuple(kernel_sizes)}")
+        return border_mode
     return tuple(_padding(border_mode, k, d)
                  for k, d in zip(kernel_sizes, dilation))
 
@@ -217,47 +215,66 @@ def _constant_pair(shape):
     return (None, None)
 
 
+def _c(array):
+    """C-contiguous ``array``: the kernels are compiled for that layout
+    only (each extra layout would cost a Numba compilation)."""
+    return np.ascontiguousarray(array)
+
+
 class _Conv2dBase(Op):
     """Geometry shared by the three convolution Ops.
 
-    ``padding``, ``subsample`` and ``filter_dilation`` are (rows, cols) pairs
-    of ints.
+    ``border_mode`` is a (rows, cols) padding pair, or 'full' / 'half' when
+    the padding depends on filter sizes unknown when the graph was built;
+    ``subsample`` and ``filter_dilation`` are (rows, cols) pairs of ints.
     """
 
-    __props__ = ("padding", "subsample", "filter_dilation")
+    __props__ = ("border_mode", "subsample", "filter_dilation")
 
-    def __init__(self, padding=(0, 0), subsample=(1, 1),
+    def __init__(self, border_mode=(0, 0), subsample=(1, 1),
                  filter_dilation=(1, 1)):
-        self.padding = _int_pair(padding, "padding")
+        border_mode = _check_border_mode(border_mode)
+        self.border_mode = (0, 0) if border_mode == "valid" else border_mode
         self.subsample, self.filter_dilation = _check_geometry(
             subsample, filter_dilation)
 
-    @property
-    def geometry(self):
-        """``(stride_r, stride_c, pad_r, pad_c, dil_r, dil_c)``."""
-        return (*self.subsample, *self.padding, *self.filter_dilation)
+    def _pad(self, kernel_sizes):
+        """Padding pair for filters of the given sizes (ints or symbolic)."""
+        if not isinstance(self.border_mode, str):
+            return self.border_mode
+        return tuple(_padding(self.border_mode, k, d)
+                     for k, d in zip(kernel_sizes, self.filter_dilation))
+
+    def geometry(self, kernel_sizes):
+        """``(stride_r, stride_c, pad_r, pad_c, dil_r, dil_c)`` for filters
+        of the given sizes, as the kernels take it."""
+        pad = self._pad([int(k) for k in kernel_sizes])
+        return (*self.subsample, *pad, *self.filter_dilation)
 
     def _out_spatial(self, image, kernel):
         out = []
         for k in range(2):
             if image[k] is None or kernel[k] is None:
                 out.append(None)
-            else:
-                out.append(max(0, int(kernels.output_size(
-                    image[k], kernel[k], self.subsample[k], self.padding[k],
-                    self.filter_dilation[k]))))
+                continue
+            pad = self._pad(kernel)[k]
+            out.append(max(0, int(kernels.output_size(
+                image[k], kernel[k], self.subsample[k], pad,
+                self.filter_dilation[k]))))
         return out
 
     def _out_spatial_symbolic(self, image, kernel):
         out = []
+        pad = self._pad(kernel)
         for k in range(2):
-            size = (image[k] + 2 * self.padding[k]
+            size = (image[k] + 2 * pad[k]
                     - self.filter_dilation[k] * (kernel[k] - 1) - 1)
             out.append(pt.maximum(size // self.subsample[k] + 1, 0))
         return out
 
     def _new(self, op_class):
-        return op_class(self.padding, self.subsample, self.filter_dilation)
+        return op_class(self.border_mode, self.subsample,
+                        self.filter_dilation)
 
 
 class Conv2d(_Conv2dBase):
@@ -291,8 +308,8 @@ class Conv2d(_Conv2dBase):
             raise ValueError(
                 "conv2d filters must have as many channels as the input: "
                 f"input shape {images.shape}, filters shape {filters.shape}")
-        outputs[0][0] = kernels.conv2d_forward(images, filters,
-                                               *self.geometry)
+        outputs[0][0] = kernels.conv2d_forward(
+            _c(images), _c(filters), *self.geometry(filters.shape[2:]))
 
     def infer_shape(self, fgraph, node, shapes):
         images, filters = shapes
@@ -338,7 +355,7 @@ class Conv2dGradWeights(_Conv2dBase):
                 f"{output_grad.shape[2:]}, expected {tuple(expected)} for "
                 f"input shape {images.shape} and filter size {(kr, kc)}")
         outputs[0][0] = kernels.conv2d_grad_weights(
-            images, output_grad, kr, kc, *self.geometry)
+            _c(images), _c(output_grad), kr, kc, *self.geometry((kr, kc)))
 
     def infer_shape(self, fgraph, node, shapes):
         images, output_grad, _ = shapes
@@ -394,7 +411,8 @@ class Conv2dGradInputs(_Conv2dBase):
                 f"{output_grad.shape[2:]}, expected {tuple(expected)} for "
                 f"image size {(rows, cols)} and filter shape {filters.shape}")
         outputs[0][0] = kernels.conv2d_grad_inputs(
-            filters, output_grad, rows, cols, *self.geometry)
+            _c(filters), _c(output_grad), rows, cols,
+            *self.geometry(filters.shape[2:]))
 
     def infer_shape(self, fgraph, node, shapes):
         filters, output_grad, _ = shapes
@@ -626,7 +644,13 @@ def conv2d_grad_wrt_weights(input, output_grad, filter_shape,
     kernel_sizes = list(_constant_pair(filter_size))
     padding = _resolve_padding(border_mode, kernel_sizes, filter_dilation)
     op = Conv2dGradWeights(padding, subsample, filter_dilation)
-    return _flip(op(input, output_grad, filter_size), filter_flip)
+    result = _flip(op(input, output_grad, filter_size), filter_flip)
+    if (not isinstance(filter_shape, pt.TensorVariable)
+            and len(tuple(filter_shape)) == 4):
+        hint = tuple(s if isinstance(s, numbers.Integral) else None
+                     for s in filter_shape)
+        result = _apply_shape_hint(result, hint, "filter_shape")
+    return result
 
 
 # ---------------------------------------------------------------------------
@@ -634,39 +658,72 @@ def conv2d_grad_wrt_weights(input, output_grad, filter_shape,
 # mode (which would run ``perform`` through the interpreter on every call).
 # ---------------------------------------------------------------------------
 
+def _numba_geometry(op):
+    """Numba-compiled ``(kernel_rows, kernel_cols) -> geometry`` for ``op``,
+    resolving 'full' / 'half' padding from the filter sizes."""
+    sr, sc = op.subsample
+    dr, dc = op.filter_dilation
+    if isinstance(op.border_mode, str):
+        half = op.border_mode == "half"
+        fixed_r = fixed_c = 0
+    else:
+        half = False
+        fixed_r, fixed_c = op.border_mode
+    symbolic = isinstance(op.border_mode, str)
+
+    @numba_njit
+    def geometry(kr, kc):
+        if not symbolic:
+            return sr, sc, fixed_r, fixed_c, dr, dc
+        span_r = (kr - 1) * dr + 1
+        span_c = (kc - 1) * dc + 1
+        if half:
+            return sr, sc, span_r // 2, span_c // 2, dr, dc
+        return sr, sc, span_r - 1, span_c - 1, dr, dc
+
+    return geometry
+
+
 @register_funcify_default_op_cache_key(Conv2d)
 def _numba_funcify_conv2d(op, node=None, **kwargs):
-    sr, sc, pr, pc, dr, dc = op.geometry
+    geometry = _numba_geometry(op)
     forward = kernels.conv2d_forward
 
     @numba_njit
     def conv2d(images, filters):
-        return forward(images, filters, sr, sc, pr, pc, dr, dc)
+        sr, sc, pr, pc, dr, dc = geometry(filters.shape[2], filters.shape[3])
+        return forward(np.ascontiguousarray(images),
+                       np.ascontiguousarray(filters), sr, sc, pr, pc, dr, dc)
 
     return conv2d
 
 
 @register_funcify_default_op_cache_key(Conv2dGradWeights)
 def _numba_funcify_conv2d_grad_weights(op, node=None, **kwargs):
-    sr, sc, pr, pc, dr, dc = op.geometry
+    geometry = _numba_geometry(op)
     grad_weights = kernels.conv2d_grad_weights
 
     @numba_njit
     def conv2d_grad_weights(images, output_grad, filter_size):
-        return grad_weights(images, output_grad, filter_size[0],
-                            filter_size[1], sr, sc, pr, pc, dr, dc)
+        kr, kc = filter_size[0], filter_size[1]
+        sr, sc, pr, pc, dr, dc = geometry(kr, kc)
+        return grad_weights(np.ascontiguousarray(images),
+                            np.ascontiguousarray(output_grad), kr, kc, sr, sc,
+                            pr, pc, dr, dc)
 
     return conv2d_grad_weights
 
 
 @register_funcify_default_op_cache_key(Conv2dGradInputs)
 def _numba_funcify_conv2d_grad_inputs(op, node=None, **kwargs):
-    sr, sc, pr, pc, dr, dc = op.geometry
+    geometry = _numba_geometry(op)
     grad_inputs = kernels.conv2d_grad_inputs
 
     @numba_njit
     def conv2d_grad_inputs(filters, output_grad, image_size):
-        return grad_inputs(filters, output_grad, image_size[0],
+        sr, sc, pr, pc, dr, dc = geometry(filters.shape[2], filters.shape[3])
+        return grad_inputs(np.ascontiguousarray(filters),
+                           np.ascontiguousarray(output_grad), image_size[0],
                            image_size[1], sr, sc, pr, pc, dr, dc)
 
     return conv2d_grad_inputs

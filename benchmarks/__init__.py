@@ -1,0 +1,1 @@
+"""Reproducible comparisons against PyTorch and scaling studies."""
