@@ -13,6 +13,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 
+import numpy
 import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
@@ -77,6 +78,15 @@ def _describe_value(value):
         return 'a {}'.format(type(value).__name__)
     return 'an array of dtype {} and shape {} ({} dimensions)'.format(
         dtype, tuple(shape), len(shape))
+
+
+def _input_spec(variable):
+    """What an array must have to be given to the compiled function as it
+    is: (dtype, ndim, [(axis, static length), ...])."""
+    static_axes = [(axis, length)
+                   for axis, length in enumerate(variable.type.shape)
+                   if length is not None]
+    return numpy.dtype(variable.type.dtype), variable.type.ndim, static_axes
 
 
 class UpdatesAlgorithm(TrainingAlgorithm):
@@ -192,8 +202,10 @@ class UpdatesAlgorithm(TrainingAlgorithm):
         return ComputationGraph(targets).inputs
 
     def initialize(self, **kwargs):
-        """Compile the function."""
-        self._compile()
+        """Compile the function, unless it is compiled and no update or
+        output was added since."""
+        if self._function is None:
+            self._compile()
 
     def _check_updates(self):
         seen = set()
@@ -231,6 +243,10 @@ class UpdatesAlgorithm(TrainingAlgorithm):
         self._function = pytensor.function(
             inputs, self._outputs, updates=self._updates,
             **self.function_kwargs)
+        # The function's own input checks cost more than a small training
+        # step; process_batch checks types itself, cheaply.
+        self._function.trust_input = True
+        self._input_specs = [_input_spec(variable) for variable in inputs]
         self._checked_sources = None
         logger.info('The training function is compiled')
         return self._function
@@ -256,20 +272,20 @@ class UpdatesAlgorithm(TrainingAlgorithm):
                 warnings.warn(message)
         self._checked_sources = frozenset(sources)
 
-    def _explain_bad_batch(self, batch, error):
-        """Re-raise a TypeError of the function naming the input at fault."""
+    def _convert_input(self, index, value):
+        """`value` converted to the type of input `index` as PyTensor would
+        (upcasting, lists to arrays ...), or a TypeError naming the input."""
+        variable, name = self._inputs[index], self._input_names[index]
         allow_downcast = self.function_kwargs.get('allow_input_downcast')
-        for variable, name in zip(self._inputs, self._input_names):
-            value = batch[name]
-            try:
-                variable.type.filter(value, strict=False,
-                                     allow_downcast=allow_downcast)
-            except Exception as input_error:
-                raise TypeError(
-                    'the batch source {!r} does not fit the input variable {} '
-                    'of type {}: got {}. {}'.format(
-                        name, variable, variable.type,
-                        _describe_value(value), input_error)) from error
+        try:
+            return variable.type.filter(value, strict=False,
+                                        allow_downcast=allow_downcast)
+        except Exception as error:
+            raise TypeError(
+                'the batch source {!r} does not fit the input variable {} of '
+                'type {}: got {}. {}'.format(
+                    name, variable, variable.type, _describe_value(value),
+                    error)) from error
 
     def process_batch(self, batch):
         """Run the function on `batch` (source name -> array)."""
@@ -279,19 +295,23 @@ class UpdatesAlgorithm(TrainingAlgorithm):
         if self._checked_sources is None or batch.keys() != \
                 self._checked_sources:
             self._check_sources(batch)
-        try:
-            self.output_values = function(
-                *[batch[name] for name in self._input_names])
-        except TypeError as error:
-            self._explain_bad_batch(batch, error)
-            raise
+        values = [batch[name] for name in self._input_names]
+        index = 0
+        for value, (dtype, ndim, static_axes) in zip(values,
+                                                     self._input_specs):
+            if (type(value) is not numpy.ndarray or value.dtype != dtype
+                    or value.ndim != ndim
+                    or (static_axes and any(value.shape[axis] != length
+                                            for axis, length in static_axes))):
+                values[index] = self._convert_input(index, value)
+            index += 1
+        self.output_values = function(*values)
 
     def __getstate__(self):
         # Compiled functions are rebuilt after unpickling, on first use.
         state = self.__dict__.copy()
         state['_function'] = None
         state['_checked_sources'] = None
-        state.pop('_inputs', None)
         return state
 
 

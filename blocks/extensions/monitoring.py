@@ -132,7 +132,10 @@ class TrainingDataMonitoring(SimpleExtension, MonitoringExtension):
             # quantities aggregate in Python, so they need every batch
             self.add_condition(['after_batch'],
                                arguments=('just_aggregate',))
+        self._record_names = [self._record_name(name)
+                              for name in self._buffer.names]
         self._start = None
+        self._accumulating = []
         self._last_recorded = None
         self._last_aggregated = None
 
@@ -143,15 +146,21 @@ class TrainingDataMonitoring(SimpleExtension, MonitoringExtension):
                             'add_updates and add_outputs (an UpdatesAlgorithm '
                             'such as GradientDescent), got {!r}'.format(
                                 algorithm))
-        updates = [
-            pair for aggregator in self._buffer.aggregators
-            if not isinstance(aggregator.aggregation_scheme, TakeLast)
-            for pair in aggregator.accumulation_updates]
-        algorithm.add_updates(updates)
+        # The last value needs no accumulator: it is the function's output.
+        self._accumulating = [
+            aggregator for aggregator in self._buffer.aggregators
+            if not isinstance(aggregator.aggregation_scheme, TakeLast)]
+        algorithm.add_updates([
+            pair for aggregator in self._accumulating
+            for pair in aggregator.accumulation_updates])
         self._start = algorithm.add_outputs(
             self._buffer.updated_readouts + self._quantities.requires)
-        self._buffer.initialize_aggregators()
+        self._reset_aggregators()
         self._quantities.initialize_quantities()
+
+    def _reset_aggregators(self):
+        for aggregator in self._accumulating:
+            aggregator.reset()
 
     def _batch_values(self):
         values = self.main_loop.algorithm.output_values
@@ -180,9 +189,10 @@ class TrainingDataMonitoring(SimpleExtension, MonitoringExtension):
         if self._last_recorded == iterations_done:
             return  # already recorded at this iteration
         self._last_recorded = iterations_done
-        self.add_records(self.main_loop.log,
-                         zip(self._buffer.names, values[:num_readouts]))
-        self._buffer.initialize_aggregators()
+        row = self.main_loop.log.current_row
+        for name, value in zip(self._record_names, values[:num_readouts]):
+            row[name] = value
+        self._reset_aggregators()
         if self._quantities.quantities:
             self.add_records(self.main_loop.log,
                              self._quantities.get_aggregated_values().items())

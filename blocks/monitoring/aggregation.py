@@ -61,7 +61,7 @@ class Aggregator:
     def reset(self):
         """Set the accumulators to their initial values."""
         for variable, value in self.initial_values:
-            variable.set_value(value.copy())
+            variable.set_value(value.copy(), borrow=True)
 
 
 class AggregationScheme:
