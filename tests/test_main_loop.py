@@ -351,3 +351,17 @@ def test_sigint_finishes_the_batch_saves_and_returns(tmp_path):
     assert loop.status['batch_interrupt_received']
     assert loop.log.current_row['batch_interrupt_received']
     assert set(load_parameters(str(path))) == {'W', 'b'}
+
+
+def test_sqlite_log_backend(tmp_path):
+    from blocks.log import SQLiteLog
+    log = SQLiteLog(str(tmp_path / 'log.sqlite'))
+    recorder = Recorder(after_epoch=True)
+    loop = MainLoop(CountingAlgorithm(), counting_stream(), log=log,
+                    extensions=[recorder, FinishAfter(after_n_epochs=2)])
+    loop.run()
+    log.flush()
+    reader = SQLiteLog(str(tmp_path / 'log.sqlite'), uuid=log.h_uuid)
+    assert reader.status['iterations_done'] == 6
+    assert reader.status['_epoch_ends'] == [3, 6]
+    assert reader[6]['training_finish_requested']
