@@ -1,7 +1,7 @@
 """Initialization schemes: how to fill a brick's parameters.
 
-A scheme is a small configuration object. :meth:`~NdarrayInitialization.
-generate` draws a NumPy array of a given shape from a NumPy random
+A scheme is a small configuration object. :meth:`~NdarrayInitialization.generate`
+draws a NumPy array of a given shape from a NumPy random
 generator; :meth:`~NdarrayInitialization.initialize` fills a shared
 variable with it, cast to the variable's dtype. Configuration errors are
 raised when the scheme is constructed, shape errors when it generates.

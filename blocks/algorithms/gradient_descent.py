@@ -146,7 +146,7 @@ class UpdatesAlgorithm(TrainingAlgorithm):
 
     @property
     def theano_func_kwargs(self):
-        """Blocks' name of :attr:`function_kwargs`."""
+        """Blocks' name of ``function_kwargs``."""
         return self.function_kwargs
 
     @property
@@ -180,7 +180,7 @@ class UpdatesAlgorithm(TrainingAlgorithm):
         Returns
         -------
         int
-            Where the values of `variables` start in :attr:`output_values`.
+            Where the values of `variables` start in ``output_values``.
 
         """
         variables = list(variables)

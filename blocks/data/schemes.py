@@ -39,7 +39,7 @@ class IterationScheme:
 
 
 class BatchSizeScheme(IterationScheme):
-    """A scheme whose requests are batch sizes (for :class:`Batch`)."""
+    """A scheme whose requests are batch sizes (for :class:`~blocks.data.transformers.Batch`)."""
     requests_examples = False
 
 

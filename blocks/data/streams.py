@@ -2,7 +2,7 @@
 
 ``stream.get_epoch_iterator()`` returns a :class:`DataIterator`, an
 ordinary picklable object. Streams also remember their live epoch iterator
-(:attr:`AbstractDataStream.epoch_iterator`), so pickling a stream, or a
+(``AbstractDataStream.epoch_iterator``), so pickling a stream, or a
 training loop that holds both, in the middle of an epoch and unpickling it
 goes on with the next batch of that same epoch.
 
@@ -94,7 +94,7 @@ class AbstractDataStream:
         raise NotImplementedError
 
     def get_epoch_iterator(self, as_dict=False):
-        """Start an epoch and return its :class:`DataIterator`."""
+        """Start an epoch and return its :class:`~blocks.data.streams.DataIterator`."""
         requests = (self.iteration_scheme.get_request_iterator()
                     if self.iteration_scheme is not None else None)
         self.epoch_iterator = DataIterator(self, requests, as_dict=as_dict)

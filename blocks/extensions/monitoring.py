@@ -63,8 +63,7 @@ class DataStreamMonitoring(SimpleExtension, MonitoringExtension):
 
     Parameters
     ----------
-    variables : list of variables or
-            :class:`~blocks.monitoring.aggregation.MonitoredQuantity`
+    variables : list of variables or :class:`~blocks.monitoring.aggregation.MonitoredQuantity`
         Named; averaged over the stream's batches unless they have another
         aggregation scheme.
     data_stream : data stream
@@ -104,8 +103,7 @@ class TrainingDataMonitoring(SimpleExtension, MonitoringExtension):
 
     Parameters
     ----------
-    variables : list of variables or
-            :class:`~blocks.monitoring.aggregation.MonitoredQuantity`
+    variables : list of variables or :class:`~blocks.monitoring.aggregation.MonitoredQuantity`
     prefix, suffix : str, optional
     \\*\\*kwargs
         Triggers, such as ``after_batch=True`` or ``after_epoch=True``

@@ -2,7 +2,7 @@
 
 A main loop writes what happened at each iteration (costs, monitored
 values, timings) into the row of that iteration and keeps its counters
-(iterations done, epochs done ...) in the log's :attr:`status`. Rows are
+(iterations done, epochs done ...) in the log's ``status``. Rows are
 keyed by the number of iterations done when they were written, so that
 ``log.current_row`` is the row being filled now.
 

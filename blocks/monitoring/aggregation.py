@@ -225,7 +225,7 @@ class MonitoredQuantity:
     """A monitored value computed in Python from variables of the graph.
 
     Subclasses implement :meth:`initialize`, :meth:`aggregate` (called with
-    the values of :attr:`requires` for each batch) and
+    the values of ``requires`` for each batch) and
     :meth:`get_aggregated_value`.
 
     Parameters
@@ -260,7 +260,7 @@ class MonitoredQuantity:
         raise NotImplementedError
 
     def aggregate(self, *args):
-        """Take the values of :attr:`requires` for one batch."""
+        """Take the values of ``requires`` for one batch."""
         raise NotImplementedError
 
     def get_aggregated_value(self):

@@ -62,7 +62,7 @@ class MonitoredQuantityBuffer:
 
     def aggregate_quantities(self, values):
         """Give each quantity its share of `values` (those of
-        :attr:`requires`, in order)."""
+        ``requires``, in order)."""
         for quantity, positions in zip(self.quantities, self._positions):
             quantity.aggregate(*[values[i] for i in positions])
 
