@@ -18,7 +18,7 @@ import numbers
 
 import pytensor.tensor as pt
 
-from blocks.bricks.base import Brick, application, lazy
+from blocks.bricks.base import Brick, NoneAllocation, application, lazy
 from blocks.bricks.checks import check_input
 from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
                                       LinearLike)
@@ -208,6 +208,8 @@ class Convolutional(LinearLike):
         if name == 'input_':
             return (self.num_channels,) + self.image_size
         if name == 'output':
+            self._check_config(['filter_size', 'num_filters'],
+                               NoneAllocation, 'allocation')
             return (self.num_filters,) + self._output_image_size()
         return super().get_dim(name)
 
@@ -518,6 +520,8 @@ class Pooling(Initializable, Feedforward):
         if name == 'input_':
             return self.input_dim
         if name == 'output':
+            self._check_config(['pooling_size'], NoneAllocation,
+                               'allocation')
             return self._pooled_size(self.input_dim)
         return super().get_dim(name)
 

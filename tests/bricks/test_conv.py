@@ -4,6 +4,8 @@ Compiling is the slow part, so each group of checks builds its bricks once
 and compiles one function for all of them (module-scoped fixtures); the
 parametrized tests then only compare arrays.
 """
+import pickle
+
 import numpy
 import pytest
 import pytensor
@@ -472,6 +474,10 @@ def test_sequence_lifecycle_and_static_shapes():
                                          'neither convolutional nor an '
                                          'activation'):
         sequence.allocate()
+    with pytest.raises(ValueError, match='/seq/conv: allocation config not '
+                                         'set: filter_size'):
+        ConvolutionalSequence([Convolutional(num_filters=2, name='conv')],
+                              num_channels=1, name='seq').allocate()
     with pytest.raises(ValueError, match='/seq: layer /seq/linear'):
         ConvolutionalSequence([Linear(2, 3)], num_channels=1,
                               name='seq').allocate()
@@ -511,6 +517,19 @@ def test_nested_sequences_and_transpose():
     assert inner.layers[0].num_channels == 3
     assert inner.get_dim('output') == (4, 4, 4)
     assert outer.get_dim('output') == (1, 10, 9)
+
+
+def test_sequence_pickles():
+    sequence = ConvolutionalSequence(
+        [Convolutional((3, 3), 2), SpatialBatchNormalization(),
+         MaxPooling((2, 2))], num_channels=1, image_size=(6, 6),
+        weights_init=Constant(1), biases_init=Constant(0))
+    sequence.initialize()
+    copy = pickle.loads(pickle.dumps(sequence))
+    assert copy.get_dim('output') == (2, 2, 2)
+    assert copy.layers[0].image_size == (6, 6)
+    numpy.testing.assert_array_equal(copy.layers[0].W.get_value(),
+                                     sequence.layers[0].W.get_value())
 
 
 def test_sequence_bad_input_names_the_layer():
