@@ -81,6 +81,8 @@ SETTINGS = {
     'max_blob_size': (_non_negative_int, 4096),
     'temp_dir': (_path, tempfile.gettempdir()),
     'profile': (_to_bool, False),
+    # 'auto' (see blocks.compilation) or a PyTensor mode name
+    'compile_mode': (str, 'auto'),
 }
 
 

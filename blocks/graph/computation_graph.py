@@ -12,6 +12,7 @@ from pytensor.graph.traversal import ancestors, io_toposort, graph_inputs
 from pytensor.scan.op import Scan
 from pytensor.tensor.variable import TensorVariable
 
+from blocks.compilation import compile_function
 from blocks.roles import has_roles, add_role, AUXILIARY, PARAMETER
 from blocks.utils import dict_union, is_graph_input, pack
 
@@ -161,8 +162,8 @@ class ComputationGraph:
         updates = self.updates
         if additional_updates:
             updates = dict_union(updates, OrderedDict(additional_updates))
-        return pytensor.function(self.inputs, self.outputs, updates=updates,
-                                 **kwargs)
+        return compile_function(self.inputs, self.outputs, updates=updates,
+                                **kwargs)
 
     #: The Blocks name of :meth:`get_function`
     get_theano_function = get_function

@@ -1,0 +1,134 @@
+"""How blocks compiles its PyTensor functions.
+
+Every function blocks compiles (training steps, monitoring, snapshots)
+goes through :func:`compile_function`, which uses :func:`default_mode`
+unless given a `mode`. The setting ``compile_mode`` (environment variable
+``BLOCKS_COMPILE_MODE``) chooses it: ``'auto'`` (the default, described
+below) or the name of any PyTensor mode (``'NUMBA'``, ``'FAST_RUN'``,
+``'FAST_COMPILE'``, ``'CVM'``, ``'C'``, ``'JAX'`` ...), used as PyTensor
+would use it.
+
+The ``'auto'`` mode
+-------------------
+The C virtual machine linker (``cvm``) with PyTensor's ``fast_run``
+rewrites, minus three things that cost compile time and bring nothing to
+the step:
+
+``inplace_elemwise``
+    PyTensor's in-place elementwise rewrite validates every candidate
+    against the whole graph, so its cost grows quadratically with the graph.
+    Without it the step allocates a few more temporaries, which the
+    measurements below do not show.
+``local_remove_useless_assert``
+    Shared variables have no static shape, so every elementwise operation
+    between two parameters gets an assertion that their shapes broadcast.
+    In a deep network those assertions form a chain through all layers, and
+    removing them takes one pass of the whole ``specialize`` phase per link
+    (constant folding only runs at the end of a pass): quadratic in depth
+    (102 passes for 25 layers). Kept, they cost a few scalar comparisons per
+    step.
+Softmax and log-softmax kept as sub-functions
+    PyTensor 3 implements them as ``OpFromGraph`` whose inner function is
+    compiled with PyTensor's default mode, Numba, on the first call (one to
+    several seconds of JIT per process) even under the C linker. The
+    ``'auto'`` mode inlines them after the stabilization rewrites (which
+    still turn ``log(softmax(x))`` into ``log_softmax(x)``), so the C linker
+    compiles them like any other elementwise code.
+
+Nothing is changed in what is computed: no rewrite is added that PyTensor
+would not apply on its own, so results are those of PyTensor's C backend.
+
+Why not Numba, PyTensor 3's default? It JIT-compiles every function on its
+first call: 60 to 120 s of CPU for a 10 to 25 layer batch-normalized
+training step, and a second or more for each small function (the test
+suite compiles hundreds). The C linker compiles each kind of node once per
+machine and keeps the result in PyTensor's ``compiledir``.
+
+Measurements (``python -m benchmarks.compile_modes``; CPU seconds of the
+compile, on a loaded 2-core machine) are recorded in that module.
+
+"""
+import pytensor
+from pytensor.compile.mode import Mode, get_mode
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.tensor.rewriting.ofg import inline_ofg_node
+from pytensor.tensor.special import LogSoftmax, Softmax
+
+from blocks.config import config
+
+__all__ = ['compile_function', 'default_mode', 'AUTO_EXCLUDED_REWRITES']
+
+#: The ``fast_run`` rewrites the ``'auto'`` mode leaves out (see above).
+AUTO_EXCLUDED_REWRITES = ('inplace_elemwise', 'local_remove_useless_assert')
+
+# After 'stabilize' (1.5, where log(softmax) becomes log_softmax) and the
+# BLAS rewrites (1.7), before 'specialize' (2) and fusion (48-49).
+_INLINE_SOFTMAX_POSITION = 1.95
+
+
+@node_rewriter([Softmax, LogSoftmax])
+def inline_softmax(fgraph, node):
+    """Replace a (log-)softmax sub-function by its inner graph."""
+    return inline_ofg_node(node)
+
+
+def auto_mode():
+    """The C-linker mode blocks uses by default (see the module notes)."""
+    mode = Mode(linker='cvm', optimizer='fast_run')
+    mode = mode.excluding(*AUTO_EXCLUDED_REWRITES)
+    return mode.register((dfs_rewriter(inline_softmax, name='inline_softmax'),
+                          _INLINE_SOFTMAX_POSITION))
+
+
+_AUTO_MODE = None
+
+
+def default_mode():
+    """The mode chosen by the ``compile_mode`` setting.
+
+    Returns
+    -------
+    :class:`pytensor.compile.mode.Mode`
+
+    Examples
+    --------
+    >>> from blocks.compilation import default_mode
+    >>> default_mode().linker.__class__.__name__
+    'VMLinker'
+
+    """
+    global _AUTO_MODE
+    name = config.compile_mode
+    if name == 'auto':
+        if _AUTO_MODE is None:
+            _AUTO_MODE = auto_mode()
+        return _AUTO_MODE
+    return get_mode(name)
+
+
+def compile_function(inputs, outputs, updates=None, mode=None, **kwargs):
+    """Compile a PyTensor function with blocks' default mode.
+
+    Parameters
+    ----------
+    inputs, outputs, updates
+        As for :func:`pytensor.function`.
+    mode : str or Mode, optional
+        Overrides the ``compile_mode`` setting for this function.
+    \\*\\*kwargs
+        Given to :func:`pytensor.function`.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.compilation import compile_function
+    >>> x = pt.vector('x')
+    >>> double = compile_function([x], 2 * x)
+    >>> double(numpy.ones(2, dtype=x.dtype)).tolist()
+    [2.0, 2.0]
+
+    """
+    if mode is None:
+        mode = default_mode()
+    return pytensor.function(inputs, outputs, updates=updates, mode=mode,
+                             **kwargs)
