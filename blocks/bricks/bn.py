@@ -339,13 +339,19 @@ class BatchNormalization(RNGMixin, Feedforward):
     # Lifecycle
 
     def _check_input_dim(self):
+        """Sizes must be known on the axes that have their own statistics;
+        averaged (broadcastable) axes may be None, so that a spatial brick
+        works on images of any size."""
         shape = self._input_shape()
-        if not shape or not all(isinstance(dim, numbers.Integral)
-                                and not isinstance(dim, bool) and dim > 0
-                                for dim in shape):
+        pattern = self._broadcastable_pattern()
+        if not shape or not all(
+                (flag and dim is None)
+                or (isinstance(dim, numbers.Integral)
+                    and not isinstance(dim, bool) and dim > 0)
+                for dim, flag in zip(shape, pattern)):
             raise ValueError('{}: input_dim must be a positive int or a tuple '
-                             'of them, got {!r}'.format(self.path,
-                                                        self.input_dim))
+                             'of them (None allowed on averaged axes), got '
+                             '{!r}'.format(self.path, self.input_dim))
 
     def _allocate(self):
         self._check_input_dim()
@@ -421,7 +427,7 @@ class BatchNormalization(RNGMixin, Feedforward):
                     input_.type))
         for axis, (dim, static) in enumerate(zip(self._input_shape(),
                                                  input_.type.shape[1:])):
-            if static is not None and static != dim:
+            if static is not None and dim is not None and static != dim:
                 raise ValueError(
                     '{}: input axis {} has size {} but input_dim {!r} says '
                     '{}'.format(self.path, axis + 1, static, self.input_dim,

@@ -296,6 +296,22 @@ def test_spatial_batch_normalization_is_identity_after_init(input_dim):
     assert numpy.array_equal(bn.apply(x).eval({x: data}), data)
 
 
+def test_spatial_batch_normalization_needs_only_the_channel_count():
+    bn = SpatialBatchNormalization(name='spatial')
+    bn.num_channels = 2
+    bn.initialize()
+    bn.population_mean.set_value(numpy.array([[[1.0]], [[-1.0]]],
+                                             dtype=floatX))
+    x = tensor_of(4)
+    output = bn.apply(x)
+    for image_size in ((3, 4), (5, 2)):
+        data = numpy.ones((2, 2) + image_size, dtype=floatX)
+        expected = data - numpy.array([1.0, -1.0]).reshape(1, 2, 1, 1)
+        numpy.testing.assert_allclose(output.eval({x: data}), expected)
+    with pytest.raises(ValueError, match='/spatial: input axis 1 has size 3'):
+        bn.apply(pt.tensor4(shape=(None, 3, None, None), dtype=floatX))
+
+
 @pytest.mark.parametrize('input_dim', [(5,), 3])
 def test_spatial_raises_for_short_input_dim(input_dim):
     bn = SpatialBatchNormalization(input_dim, name='sbn')
