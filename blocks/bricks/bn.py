@@ -61,6 +61,7 @@ are not fused; set ``conserve_memory=False`` for the leanest and, with the
 C linker, fastest step.
 
 """
+import functools
 import numbers
 from collections import OrderedDict
 
@@ -102,6 +103,55 @@ def _sum_over(value, axes):
     return value.sum(axis=axes, keepdims=True)
 
 
+def _fused_training_pullback(axes, has_scale, has_shift, inputs, outputs,
+                             cotangents):
+    """The gradient of :func:`_fused_training_normalization`; a module
+    function (bound with functools.partial) so that graphs holding the
+    operation can be pickled, in checkpoints for instance."""
+    x = inputs[0]
+    gamma = inputs[1] if has_scale else None
+    _, mean, stdev = outputs
+    g_output, g_mean, g_stdev = [
+        None if isinstance(g.type, DisconnectedType) else g
+        for g in cotangents]
+    count = _element_count(x, axes)
+    # Only x and the per-feature statistics are read: x_hat is
+    # recomputed here rather than kept from the forward pass.
+    x_hat = (x - mean) / stdev
+    g_x = pt.zeros_like(x)
+    grads = []
+    if g_output is not None:
+        g_hat = g_output * gamma if gamma is not None else g_output
+        g_x = (g_hat - g_hat.mean(axis=axes, keepdims=True)
+               - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
+               ) / stdev
+    if g_mean is not None:
+        g_x = g_x + g_mean / count
+    if g_stdev is not None:
+        g_x = g_x + g_stdev * x_hat / count
+    grads.append(g_x)
+    zero_output = g_output is None
+    if has_scale:
+        grads.append(pt.zeros_like(inputs[1]) if zero_output
+                     else _sum_over(g_output * x_hat, axes))
+    if has_shift:
+        grads.append(pt.zeros_like(inputs[-1]) if zero_output
+                     else _sum_over(g_output, axes))
+    return grads
+
+
+class _TrainingNormalizationOp(OpFromGraph):
+    """The fused training-mode operation. PyTensor caches the gradient
+    operations it builds in local closures, which cannot be pickled; the
+    caches are dropped from the pickled state (they are rebuilt on
+    demand), so that checkpoints of training graphs work."""
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state['_lop_op_cache'] = {}
+        state['_rop_op_cache'] = None
+        return state
+
+
 def _fused_training_normalization(input_, scale, shift, axes, epsilon):
     """Training-mode batch normalization as one inlined op with a
     closed-form gradient that only reads the input and the statistics.
@@ -125,40 +175,11 @@ def _fused_training_normalization(input_, scale, shift, axes, epsilon):
     if beta is not None:
         output = output + beta
 
-    def pullback(inputs, outputs, cotangents):
-        x = inputs[0]
-        gamma = inputs[1] if scale is not None else None
-        _, mean, stdev = outputs
-        g_output, g_mean, g_stdev = [
-            None if isinstance(g.type, DisconnectedType) else g
-            for g in cotangents]
-        count = _element_count(x, axes)
-        # Only x and the per-feature statistics are read: x_hat is
-        # recomputed here rather than kept from the forward pass.
-        x_hat = (x - mean) / stdev
-        g_x = pt.zeros_like(x)
-        grads = []
-        if g_output is not None:
-            g_hat = g_output * gamma if gamma is not None else g_output
-            g_x = (g_hat - g_hat.mean(axis=axes, keepdims=True)
-                   - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
-                   ) / stdev
-        if g_mean is not None:
-            g_x = g_x + g_mean / count
-        if g_stdev is not None:
-            g_x = g_x + g_stdev * x_hat / count
-        grads.append(g_x)
-        zero_output = g_output is None
-        if scale is not None:
-            grads.append(pt.zeros_like(inputs[1]) if zero_output
-                         else _sum_over(g_output * x_hat, axes))
-        if shift is not None:
-            grads.append(pt.zeros_like(inputs[-1]) if zero_output
-                         else _sum_over(g_output, axes))
-        return grads
-
-    op = OpFromGraph(inner_inputs, [output, mean, stdev], inline=True,
-                     pullback=pullback, name='batch_normalization_train')
+    pullback = functools.partial(_fused_training_pullback, tuple(axes),
+                                 scale is not None, shift is not None)
+    op = _TrainingNormalizationOp(
+        inner_inputs, [output, mean, stdev], inline=True, pullback=pullback,
+        name='batch_normalization_train')
     outer_inputs = [input_] + [var for var in (scale, shift)
                                if var is not None]
     return op(*outer_inputs)
