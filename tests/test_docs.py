@@ -30,7 +30,7 @@ def _has_mnist(directory):
                for names in MNIST_FILES.values() for name in names)
 
 
-def _write_fake_mnist(directory, examples=120):
+def _write_fake_mnist(directory, examples=1000):
     directory.mkdir(parents=True)
     rng = numpy.random.RandomState(0)
     for images_name, labels_name in MNIST_FILES.values():
