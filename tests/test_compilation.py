@@ -1,0 +1,115 @@
+import numpy
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.compile.mode import get_mode
+
+from blocks.compilation import compile_function, default_mode
+from blocks.config import Configuration, config
+
+
+@pytest.fixture
+def compile_mode():
+    """Restore the compile_mode setting after a test changes it."""
+    saved = config.compile_mode
+    yield
+    config.compile_mode = saved
+
+
+def softmax_regression_step():
+    """A softmax-regression SGD step: inputs, outputs, updates, data and the
+    weight shared variable."""
+    rng = numpy.random.RandomState(1)
+    floatx = pytensor.config.floatX
+    weights = pytensor.shared(rng.normal(size=(5, 3)).astype(floatx),
+                              name='W')
+    x = pt.matrix('x')
+    y = pt.ivector('y')
+    probabilities = pt.special.softmax(x @ weights, axis=-1)
+    cost = -pt.log(probabilities[pt.arange(y.shape[0]), y]).mean()
+    gradient = pytensor.grad(cost, weights)
+    data = [rng.normal(size=(4, 5)).astype(floatx),
+            numpy.array([0, 2, 1, 2], dtype='int32')]
+    return ([x, y], [cost, probabilities], [(weights, weights - 0.5 * gradient)],
+            data, weights)
+
+
+def run_twice(compile_):
+    inputs, outputs, updates, data, weights = softmax_regression_step()
+    function = compile_(inputs, outputs, updates=updates)
+    first = function(*data)
+    second = function(*data)
+    return first + second + [weights.get_value()]
+
+
+def numpy_step(data, weights):
+    x, y = data
+    logits = x @ weights
+    exp = numpy.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities = exp / exp.sum(axis=1, keepdims=True)
+    cost = -numpy.log(probabilities[numpy.arange(len(y)), y]).mean()
+    one_hot = numpy.eye(3)[y]
+    gradient = x.T @ (probabilities - one_hot) / len(y)
+    return cost, probabilities, weights - 0.5 * gradient
+
+
+def test_auto_mode_gives_pytensor_numbers():
+    *_, data, weights = softmax_regression_step()
+    initial = weights.get_value()
+    ours = run_twice(compile_function)
+    # The same graph with PyTensor's own C mode.
+    c_mode = run_twice(lambda *a, **k: pytensor.function(*a, mode='CVM', **k))
+    for value, reference in zip(ours, c_mode):
+        numpy.testing.assert_allclose(value, reference, rtol=1e-6, atol=1e-7)
+    cost, probabilities, after_one = numpy_step(data, initial)
+    after_two = numpy_step(data, after_one)[2]
+    numpy.testing.assert_allclose(ours[0], cost, rtol=1e-5)
+    numpy.testing.assert_allclose(ours[1], probabilities, rtol=1e-5)
+    numpy.testing.assert_allclose(ours[4], after_two, rtol=1e-5, atol=1e-6)
+
+
+def test_named_mode_is_pytensors_mode(compile_mode):
+    config.compile_mode = 'FAST_COMPILE'
+    assert default_mode() is get_mode('FAST_COMPILE')
+    ours = run_twice(compile_function)
+    plain = run_twice(
+        lambda *a, **k: pytensor.function(*a, mode='FAST_COMPILE', **k))
+    for value, reference in zip(ours, plain):
+        numpy.testing.assert_array_equal(value, reference)
+
+
+def test_compile_function_honours_the_setting(compile_mode):
+    x = pt.vector('x')
+    config.compile_mode = 'FAST_COMPILE'
+    function = compile_function([x], 2 * x)
+    assert function.maker.mode is get_mode('FAST_COMPILE')
+    config.compile_mode = 'auto'
+    function = compile_function([x], 2 * x)
+    assert function.maker.mode is default_mode()
+    assert type(function.maker.linker).__name__ == 'VMLinker'
+
+
+def test_explicit_mode_wins_over_the_setting(compile_mode):
+    x = pt.vector('x')
+    config.compile_mode = 'auto'
+    function = compile_function([x], 2 * x, mode='FAST_COMPILE')
+    assert function.maker.mode is get_mode('FAST_COMPILE')
+
+
+def test_setting_from_the_environment():
+    configuration = Configuration(
+        environ={'BLOCKS_COMPILE_MODE': 'NUMBA'}, user_file='/nonexistent')
+    assert configuration.compile_mode == 'NUMBA'
+    assert Configuration(environ={}, user_file='/nonexistent'
+                         ).compile_mode == 'auto'
+
+
+def test_auto_mode_compiles_softmax_with_the_c_linker():
+    x = pt.matrix('x')
+    function = compile_function([x], pt.special.log_softmax(x, axis=-1))
+    names = [type(node.op).__name__
+             for node in function.maker.fgraph.apply_nodes]
+    assert 'LogSoftmax' not in names and 'Softmax' not in names
+    value = numpy.array([[1.0, 2.0, 3.0]], dtype=x.dtype)
+    expected = value - numpy.log(numpy.exp(value).sum())
+    numpy.testing.assert_allclose(function(value), expected, rtol=1e-6)
