@@ -1,10 +1,10 @@
 """Numba kernels behind the 2-d convolution Ops (private).
 
-All three kernels use the same scheme: the batch is processed in chunks of a
-few images; each chunk is unfolded into a column matrix (``im2col``, shape
-``(channels * kernel_rows * kernel_cols, chunk * out_rows * out_cols)``) small
-enough to stay in cache, and a single BLAS matrix product per chunk does the
-arithmetic. The same compiled functions serve the Ops' ``perform`` (Python and
+All three kernels use the same scheme: the batch is processed in chunks of
+images; each chunk is unfolded into a column matrix (``im2col``, shape
+``(channels * kernel_rows * kernel_cols, chunk * out_rows * out_cols)``,
+at most ``COLUMN_BUDGET_BYTES``), and a single BLAS matrix product per chunk
+does the arithmetic (on as many threads as numpy's BLAS uses). The same compiled functions serve the Ops' ``perform`` (Python and
 C linkers) and the Numba linker, so every compile mode runs the same code.
 
 Geometry arguments are always ``(stride_r, stride_c, pad_r, pad_c, dil_r,
@@ -13,8 +13,11 @@ dil_c)``; the operation computed is a cross-correlation.
 import numba
 import numpy as np
 
-#: Target size in bytes of one chunk's column matrix (fits in L2/L3 cache).
-COLUMN_BUDGET_BYTES = 2 ** 21
+#: Target size in bytes of one chunk's column matrix. Small chunks stay in
+#: cache but mean many BLAS calls, each a fork/join of the BLAS threads; on a
+#: loaded machine those synchronisations dominate (2 MiB chunks were 2-5x
+#: slower than 16 MiB ones there), while on an idle one 16 MiB costs little.
+COLUMN_BUDGET_BYTES = 2 ** 24
 
 _jit = numba.njit(cache=True, nogil=True)
 
@@ -70,31 +73,31 @@ def im2col(x, n0, nb, col, kr, kc, sr, sc, pr, pc, dr, dc, orows, ocols):
     opix = orows * ocols
     ncol = nb * opix
     usc = np.uint64(sc)
-    for ch in range(channels):
-        for i in range(kr):
-            off_r = i * dr - pr
-            for j in range(kc):
-                off_c = j * dc - pc
-                lo, hi = _valid_range(off_c, sc, cols, ocols)
-                r = (ch * kr + i) * kc + j
-                for b in range(nb):
-                    plane = ((n0 + b) * channels + ch) * rows * cols
-                    for y in range(orows):
-                        dst = r * ncol + b * opix + y * ocols
-                        iy = y * sr + off_r
-                        if iy < 0 or iy >= rows:
-                            _fill_zero(cf, dst, ocols)
-                            continue
-                        _fill_zero(cf, dst, lo)
-                        _fill_zero(cf, dst + hi, ocols - hi)
-                        usrc = np.uint64(plane + iy * cols + lo * sc + off_c)
-                        udst = np.uint64(dst + lo)
-                        if sc == 1:
-                            for o in range(np.uint64(hi - lo)):
-                                cf[udst + o] = xf[usrc + o]
-                        else:
-                            for o in range(np.uint64(hi - lo)):
-                                cf[udst + o] = xf[usrc + o * usc]
+    for r in range(channels * kr * kc):
+        ch = r // (kr * kc)
+        i = (r // kc) % kr
+        j = r % kc
+        off_r = i * dr - pr
+        off_c = j * dc - pc
+        lo, hi = _valid_range(off_c, sc, cols, ocols)
+        for b in range(nb):
+            plane = ((n0 + b) * channels + ch) * rows * cols
+            for y in range(orows):
+                dst = r * ncol + b * opix + y * ocols
+                iy = y * sr + off_r
+                if iy < 0 or iy >= rows:
+                    _fill_zero(cf, dst, ocols)
+                    continue
+                _fill_zero(cf, dst, lo)
+                _fill_zero(cf, dst + hi, ocols - hi)
+                usrc = np.uint64(plane + iy * cols + lo * sc + off_c)
+                udst = np.uint64(dst + lo)
+                if sc == 1:
+                    for o in range(np.uint64(hi - lo)):
+                        cf[udst + o] = xf[usrc + o]
+                else:
+                    for o in range(np.uint64(hi - lo)):
+                        cf[udst + o] = xf[usrc + o * usc]
 
 
 @_jit

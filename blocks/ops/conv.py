@@ -309,7 +309,8 @@ class Conv2d(_Conv2dBase):
                 "conv2d filters must have as many channels as the input: "
                 f"input shape {images.shape}, filters shape {filters.shape}")
         outputs[0][0] = kernels.conv2d_forward(
-            _c(images), _c(filters), *self.geometry(filters.shape[2:]))
+            _c(images), _c(filters), *self.geometry(filters.shape[2:]),
+            kernels.COLUMN_BUDGET_BYTES)
 
     def infer_shape(self, fgraph, node, shapes):
         images, filters = shapes
@@ -355,7 +356,8 @@ class Conv2dGradWeights(_Conv2dBase):
                 f"{output_grad.shape[2:]}, expected {tuple(expected)} for "
                 f"input shape {images.shape} and filter size {(kr, kc)}")
         outputs[0][0] = kernels.conv2d_grad_weights(
-            _c(images), _c(output_grad), kr, kc, *self.geometry((kr, kc)))
+            _c(images), _c(output_grad), kr, kc, *self.geometry((kr, kc)),
+            kernels.COLUMN_BUDGET_BYTES)
 
     def infer_shape(self, fgraph, node, shapes):
         images, output_grad, _ = shapes
@@ -412,7 +414,7 @@ class Conv2dGradInputs(_Conv2dBase):
                 f"image size {(rows, cols)} and filter shape {filters.shape}")
         outputs[0][0] = kernels.conv2d_grad_inputs(
             _c(filters), _c(output_grad), rows, cols,
-            *self.geometry(filters.shape[2:]))
+            *self.geometry(filters.shape[2:]), kernels.COLUMN_BUDGET_BYTES)
 
     def infer_shape(self, fgraph, node, shapes):
         filters, output_grad, _ = shapes
@@ -688,12 +690,14 @@ def _numba_geometry(op):
 def _numba_funcify_conv2d(op, node=None, **kwargs):
     geometry = _numba_geometry(op)
     forward = kernels.conv2d_forward
+    budget = kernels.COLUMN_BUDGET_BYTES
 
     @numba_njit
     def conv2d(images, filters):
         sr, sc, pr, pc, dr, dc = geometry(filters.shape[2], filters.shape[3])
         return forward(np.ascontiguousarray(images),
-                       np.ascontiguousarray(filters), sr, sc, pr, pc, dr, dc)
+                       np.ascontiguousarray(filters), sr, sc, pr, pc, dr, dc,
+                       budget)
 
     return conv2d
 
@@ -702,6 +706,7 @@ def _numba_funcify_conv2d(op, node=None, **kwargs):
 def _numba_funcify_conv2d_grad_weights(op, node=None, **kwargs):
     geometry = _numba_geometry(op)
     grad_weights = kernels.conv2d_grad_weights
+    budget = kernels.COLUMN_BUDGET_BYTES
 
     @numba_njit
     def conv2d_grad_weights(images, output_grad, filter_size):
@@ -709,7 +714,7 @@ def _numba_funcify_conv2d_grad_weights(op, node=None, **kwargs):
         sr, sc, pr, pc, dr, dc = geometry(kr, kc)
         return grad_weights(np.ascontiguousarray(images),
                             np.ascontiguousarray(output_grad), kr, kc, sr, sc,
-                            pr, pc, dr, dc)
+                            pr, pc, dr, dc, budget)
 
     return conv2d_grad_weights
 
@@ -718,12 +723,13 @@ def _numba_funcify_conv2d_grad_weights(op, node=None, **kwargs):
 def _numba_funcify_conv2d_grad_inputs(op, node=None, **kwargs):
     geometry = _numba_geometry(op)
     grad_inputs = kernels.conv2d_grad_inputs
+    budget = kernels.COLUMN_BUDGET_BYTES
 
     @numba_njit
     def conv2d_grad_inputs(filters, output_grad, image_size):
         sr, sc, pr, pc, dr, dc = geometry(filters.shape[2], filters.shape[3])
         return grad_inputs(np.ascontiguousarray(filters),
                            np.ascontiguousarray(output_grad), image_size[0],
-                           image_size[1], sr, sc, pr, pc, dr, dc)
+                           image_size[1], sr, sc, pr, pc, dr, dc, budget)
 
     return conv2d_grad_inputs
