@@ -182,10 +182,10 @@ def main(save_to='mnist_bn.tar', plot_to='mnist_bn.png', num_epochs=5,
                 [aggregation.mean(training_cost),
                  aggregation.mean(training_error_rate)],
                 prefix='train', after_epoch=True),
-            Checkpoint(save_to),
-            PrintErrors()]
+            Checkpoint(save_to)]
         if progress_bar:
             extensions.append(ProgressBar())
+        extensions.append(PrintErrors())  # after the bar has finished
         main_loop = MainLoop(
             algorithm,
             mnist_stream('train', batch_size, subset, shuffled=True),
@@ -224,8 +224,9 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-if __name__ == '__main__':
-    args = parse_args()
+def cli(argv=None):
+    """Run the example from the command line and report where things are."""
+    args = parse_args(argv)
     main_loop = main(save_to=args.save_to, plot_to=args.plot_to,
                      num_epochs=args.num_epochs,
                      hidden_dims=args.hidden_dims,
@@ -239,3 +240,11 @@ if __name__ == '__main__':
     print('Checkpoint: {}'.format(os.path.abspath(args.save_to)))
     if args.plot_to:
         print('Learning curve: {}'.format(os.path.abspath(args.plot_to)))
+
+
+if __name__ == '__main__':
+    # Run the imported module rather than this __main__ copy, so that the
+    # checkpoint refers to examples.mnist_bn.PrintErrors and can be loaded
+    # from any script (blocks-continue, for one).
+    from examples.mnist_bn import cli
+    cli()

@@ -1,4 +1,8 @@
 """The MNIST examples, run for one short epoch on a tiny MNIST."""
+import os
+import subprocess
+import sys
+
 import pytensor
 import pytest
 
@@ -6,6 +10,9 @@ from blocks.bricks import BatchNormalizedMLP
 from blocks.serialization import load, load_parameters
 
 from examples import mnist, mnist_bn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 
 @pytest.mark.parametrize('module', [mnist, mnist_bn])
@@ -62,3 +69,17 @@ def test_mnist_bn_trains_in_training_mode_and_saves_statistics(tiny_mnist,
         '/batchnormalizedmlp/batch_norm_activation_0/'
         'batchnormalization.population_mean'] ==
         bn.population_mean.get_value()).all()
+
+
+def test_mnist_bn_command_line_checkpoint_loads(tiny_mnist):
+    result = subprocess.run(
+        [sys.executable, '-m', 'examples.mnist_bn', '--num-epochs', '1',
+         '--hidden-dims', '10', '--batch-size', '60', '--no-progress-bar',
+         '--plot-to', 'curve.png', 'cli.tar'],
+        cwd=str(tiny_mnist), capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=ROOT), timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert 'Test error after 1 epochs, in inference mode' in result.stdout
+    assert str(tiny_mnist / 'cli.tar') in result.stdout
+    loop = load(str(tiny_mnist / 'cli.tar'))  # no class left in __main__
+    assert loop.status['epochs_done'] == 1
