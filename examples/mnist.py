@@ -11,8 +11,10 @@ Run it with::
 
     python -m examples.mnist --num-epochs 2 mnist.tar
 
-Two epochs take about a minute on two CPU cores and reach about 4% test
-error. The checkpoint resumes with ``blocks-continue mnist.tar``.
+Two epochs (Blocks' default) take a few seconds once PyTensor has
+compiled the training function, and reach 6.1% test error (a NumPy
+reimplementation of the same training gives the same); three epochs reach
+4.8%, five 3.8%. The checkpoint resumes with ``blocks-continue mnist.tar``.
 """
 import argparse
 
