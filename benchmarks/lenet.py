@@ -1,8 +1,8 @@
 """LeNet training step: blocks (blocks.ops + PyTensor) against PyTorch eager.
 
-The model: conv 5x5 (20 filters) + tanh, max-pool 2, conv 5x5 (50 filters)
-+ tanh, max-pool 2, dense 500 + relu, dense 10 + softmax cross-entropy, on
-MNIST-sized 1x28x28 float32 inputs. One step is forward + backward + plain
+The model (as in the Theano LeNet tutorial): conv 5x5 (20 filters), max-pool
+2, + bias, tanh; conv 5x5 (50 filters), max-pool 2, + bias, tanh; dense 500
++ relu; dense 10 + softmax cross-entropy; MNIST-sized 1x28x28 float32 inputs. One step is forward + backward + plain
 SGD update, compiled as a single ``pytensor.function`` for blocks; PyTorch
 runs eagerly with the same thread count as numpy's BLAS. Both run in the
 same process, interleaved in rounds, and the ratio of median step times is
@@ -67,12 +67,12 @@ def build_blocks_step(parameters, mode=None):
     images = pt.tensor4("images", dtype=FLOAT, shape=(None, 1, 28, 28))
     labels = pt.lvector("labels")
 
-    def conv_tanh_pool(x, w, b):
-        conv = conv2d(x, w) + b.dimshuffle("x", 0, "x", "x")
-        return pool_2d(pt.tanh(conv), (2, 2))
+    def conv_pool_tanh(x, w, b):
+        pooled = pool_2d(conv2d(x, w), (2, 2))
+        return pt.tanh(pooled + b.dimshuffle("x", 0, "x", "x"))
 
-    h = conv_tanh_pool(images, w1, b1)
-    h = conv_tanh_pool(h, w2, b2)
+    h = conv_pool_tanh(images, w1, b1)
+    h = conv_pool_tanh(h, w2, b2)
     h = pt.maximum(pt.dot(h.flatten(2), w3) + b3, 0)
     log_probs = log_softmax(pt.dot(h, w4) + b4, axis=-1)
     cost = -log_probs[pt.arange(labels.shape[0]), labels].mean()
@@ -95,8 +95,9 @@ def build_torch_step(parameters, threads):
     w1, b1, w2, b2, w3, b3, w4, b4 = params
 
     def step(images, labels):
-        h = F.max_pool2d(torch.tanh(F.conv2d(images, w1, b1)), 2)
-        h = F.max_pool2d(torch.tanh(F.conv2d(h, w2, b2)), 2)
+        h = torch.tanh(F.max_pool2d(F.conv2d(images, w1), 2)
+                       + b1[:, None, None])
+        h = torch.tanh(F.max_pool2d(F.conv2d(h, w2), 2) + b2[:, None, None])
         h = torch.relu(h.flatten(1) @ w3 + b3)
         cost = F.cross_entropy(h @ w4 + b4, labels)
         for p in params:
@@ -105,7 +106,7 @@ def build_torch_step(parameters, threads):
         with torch.no_grad():
             for p in params:
                 p -= LEARNING_RATE * p.grad
-        return float(cost)
+        return float(cost.detach())
 
     def run(images, labels):
         return step(torch.from_numpy(images), torch.from_numpy(labels))

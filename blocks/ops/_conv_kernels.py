@@ -134,6 +134,21 @@ def col2im(col, dx, n0, nb, kr, kc, sr, sc, pr, pc, dr, dc, orows, ocols):
 
 
 @_jit
+def _scatter_chunk(res, out3, n0, nb):
+    """Copy ``res`` (nb * P, F) into ``out3[n0:n0 + nb]`` of shape (., F, P)."""
+    nf, opix = out3.shape[1], out3.shape[2]
+    rf = res.reshape(res.size)
+    of = out3.reshape(out3.size)
+    unf = np.uint64(nf)
+    for b in range(nb):
+        for f in range(nf):
+            udst = np.uint64(((n0 + b) * nf + f) * opix)
+            usrc = np.uint64(b * opix * nf + f)
+            for p in range(np.uint64(opix)):
+                of[udst + p] = rf[usrc + p * unf]
+
+
+@_jit
 def _gather_chunk(g, n0, nb, buf):
     """Copy ``g[n0:n0 + nb]`` of shape (nb, F, P) into ``buf`` as (F, nb * P)."""
     nf, opix = g.shape[1], g.shape[2]
@@ -167,7 +182,7 @@ def conv2d_forward(x, w, sr, sc, pr, pc, dr, dc, budget=COLUMN_BUDGET_BYTES):
     if nrows == 0:
         out[...] = 0
         return out
-    wm = w.reshape((nf, nrows))
+    wmt = w.reshape((nf, nrows)).T
     out3 = out.reshape((batch, nf, opix))
     chunk = _chunk_size(nrows, opix, x.itemsize, batch, budget)
     buf = np.empty(nrows * chunk * opix, dtype=x.dtype)
@@ -175,9 +190,10 @@ def conv2d_forward(x, w, sr, sc, pr, pc, dr, dc, budget=COLUMN_BUDGET_BYTES):
         nb = min(chunk, batch - n0)
         col = buf[:nrows * nb * opix].reshape((nrows, nb * opix))
         im2col(x, n0, nb, col, kr, kc, sr, sc, pr, pc, dr, dc, orows, ocols)
-        res = np.dot(wm, col)
-        for b in range(nb):
-            out3[n0 + b] = res[:, b * opix:(b + 1) * opix]
+        # (chunk pixels, filters): OpenBLAS measured about twice as fast with
+        # the long axis as rows of the result than as its columns.
+        res = np.dot(col.T, wmt)
+        _scatter_chunk(res, out3, n0, nb)
     return out
 
 
@@ -197,9 +213,11 @@ def conv2d_grad_weights(x, g, kr, kc, sr, sc, pr, pc, dr, dc,
             "the input and filter size")
     opix = orows * ocols
     nrows = channels * kr * kc
-    dw = np.zeros((nf, nrows), dtype=x.dtype)
+    # Accumulated transposed: col @ gcol.T measured faster in OpenBLAS than
+    # gcol @ col.T (the long summed axis is the columns of both).
+    dwt = np.zeros((nrows, nf), dtype=x.dtype)
     if batch == 0 or opix == 0 or nf == 0 or nrows == 0:
-        return dw.reshape((nf, channels, kr, kc))
+        return np.zeros((nf, channels, kr, kc), dtype=x.dtype)
     g3 = g.reshape((batch, nf, opix))
     chunk = _chunk_size(nrows, opix, x.itemsize, batch, budget)
     buf = np.empty(nrows * chunk * opix, dtype=x.dtype)
@@ -210,8 +228,8 @@ def conv2d_grad_weights(x, g, kr, kc, sr, sc, pr, pc, dr, dc,
         gcol = gbuf[:nf * nb * opix].reshape((nf, nb * opix))
         im2col(x, n0, nb, col, kr, kc, sr, sc, pr, pc, dr, dc, orows, ocols)
         _gather_chunk(g3, n0, nb, gcol)
-        dw += np.dot(gcol, col.T)
-    return dw.reshape((nf, channels, kr, kc))
+        dwt += np.dot(col, gcol.T)
+    return np.ascontiguousarray(dwt.T).reshape((nf, channels, kr, kc))
 
 
 @_jit
