@@ -5,7 +5,6 @@ import numpy
 
 from blocks.filter import get_brick
 from blocks.graph import ComputationGraph
-from blocks.roles import has_roles, PARAMETER
 from blocks.utils import find_bricks
 
 __all__ = ['Model']

@@ -315,7 +315,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     cost, parameters, _, _ = regression_model()
     loop = MainLoop(GradientDescent(cost=cost, parameters=parameters,
                                     step_rule=Scale(0.001)),
-                    regression_stream(4000, 2), model=Model(cost),
+                    regression_stream(400000, 2), model=Model(cost),
                     extensions=[Checkpoint(sys.argv[1]),
                                 Printing(after_epoch=False,
                                          on_interrupt=False)])
@@ -345,7 +345,9 @@ def test_sigint_finishes_the_batch_saves_and_returns(tmp_path):
     assert process.returncode == 0, stderr
     assert 'RETURNED' in stdout
     iterations = int(stdout.split('RETURNED')[1].split()[0])
-    assert 0 < iterations < 2000  # stopped within the first epoch
+    # The loop has no stopping extension: only the interrupt ends it, within
+    # the first epoch of 200,000 batches.
+    assert 0 < iterations < 200000
     loop = load(str(path))
     assert loop.status['iterations_done'] == iterations
     assert loop.status['batch_interrupt_received']

@@ -18,6 +18,7 @@ import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 
+from blocks.compilation import compile_function
 from blocks.algorithms.step_rules import Scale, l2_norm
 from blocks.graph import ComputationGraph
 
@@ -100,7 +101,8 @@ class UpdatesAlgorithm(TrainingAlgorithm):
     updates : dict or list of pairs, optional
         (shared variable, new value) pairs.
     function_kwargs : dict, optional
-        Keyword arguments for :func:`pytensor.function` (``mode`` ...).
+        Keyword arguments for :func:`~blocks.compilation.compile_function`
+        (``mode`` ...; blocks' default mode otherwise).
         ``theano_func_kwargs`` is accepted as its Blocks name.
     on_unused_sources : {'raise', 'warn', 'ignore'}, optional
         What to do when a batch has sources that no input uses.
@@ -240,7 +242,7 @@ class UpdatesAlgorithm(TrainingAlgorithm):
         self._input_names = self._check_inputs(inputs)
         self._inputs = inputs
         logger.info('Compiling the training function')
-        self._function = pytensor.function(
+        self._function = compile_function(
             inputs, self._outputs, updates=self._updates,
             **self.function_kwargs)
         # The function's own input checks cost more than a small training

@@ -14,7 +14,6 @@ and can also be used directly in a class body.
 """
 import inspect
 
-import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 
 from blocks.bricks.base import Application, application, _INJECTED_ARGUMENTS

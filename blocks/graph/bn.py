@@ -47,13 +47,13 @@ from contextlib import contextmanager, ExitStack
 import numbers
 
 import numpy
-import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.traversal import graph_inputs
 from pytensor.graph.basic import Variable
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.scalar.basic import Identity
 
+from blocks.compilation import compile_function
 from blocks.graph.computation_graph import ComputationGraph
 from blocks.roles import (has_roles, INPUT, OUTPUT, BATCH_NORM_OFFSET,
                           BATCH_NORM_MINIBATCH_ESTIMATE)
@@ -459,7 +459,7 @@ class PopulationStatisticsEstimator:
 
     def _compile(self):
         if self._function is None:
-            self._function = pytensor.function(self._inputs, self._outputs,
+            self._function = compile_function(self._inputs, self._outputs,
                                                on_unused_input='ignore')
         return self._function
 

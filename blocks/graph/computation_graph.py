@@ -5,7 +5,6 @@ import warnings
 from collections import OrderedDict
 from copy import copy
 
-import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, io_toposort, graph_inputs
@@ -13,7 +12,7 @@ from pytensor.scan.op import Scan
 from pytensor.tensor.variable import TensorVariable
 
 from blocks.compilation import compile_function
-from blocks.roles import has_roles, add_role, AUXILIARY, PARAMETER
+from blocks.roles import has_roles, AUXILIARY, PARAMETER
 from blocks.utils import dict_union, is_graph_input, pack
 
 __all__ = ['ComputationGraph', 'replace_variables']
@@ -187,7 +186,7 @@ class ComputationGraph:
                 var for var in self.variables
                 if isinstance(var, TensorVariable)
                 and not isinstance(var, Constant)]
-            self._snapshot_function = pytensor.function(
+            self._snapshot_function = compile_function(
                 self.inputs, self._snapshot_variables,
                 on_unused_input='ignore')
         missing = [var.name for var in self.inputs if var.name not in data]

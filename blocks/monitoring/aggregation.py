@@ -28,6 +28,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 
+from blocks.compilation import compile_function
 from blocks.graph import ComputationGraph
 from blocks.graph.computation_graph import replace_variables
 from blocks.utils import shared_like
@@ -348,7 +349,7 @@ class AggregationBuffer:
         """Name -> current aggregated value (compiles a small function the
         first time)."""
         if self._readout_function is None:
-            self._readout_function = pytensor.function(
+            self._readout_function = compile_function(
                 [], list(self.readout_variables.values()))
         return OrderedDict(zip(self.names, self._readout_function()))
 

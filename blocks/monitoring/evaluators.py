@@ -2,9 +2,9 @@
 import logging
 from collections import OrderedDict
 
-import pytensor
 from pytensor.graph.basic import Variable
 
+from blocks.compilation import compile_function
 from blocks.graph import ComputationGraph
 from blocks.monitoring.aggregation import (AggregationBuffer,
                                            MonitoredQuantity)
@@ -127,7 +127,7 @@ class DatasetEvaluator:
             raise ValueError('the monitored graph has unnamed inputs {}; name '
                              'them after their data sources'.format(inputs))
         logger.debug('Compiling the evaluation function')
-        self._function = pytensor.function(inputs, outputs, updates=updates,
+        self._function = compile_function(inputs, outputs, updates=updates,
                                            **self.function_kwargs)
 
     def _check_batch(self, batch):
