@@ -14,9 +14,9 @@ differentiable to any order. True convolution (``filter_flip=True``) flips the
 filters symbolically around the Ops, which only ever correlate.
 
 All three compute with the Numba kernels of :mod:`blocks.ops._conv_kernels`
-(chunked im2col + one BLAS product per chunk), both from ``perform`` (Python
-and C linkers) and, through a ``numba_funcify`` registration, inside
-Numba-compiled functions.
+(chunked im2col + one BLAS product per chunk) from ``perform``, under every
+linker (the Numba linker reaches ``perform`` through a short object-mode
+call, see :mod:`blocks.ops._numba`).
 """
 import numbers
 
@@ -25,14 +25,11 @@ import pytensor.tensor as pt
 from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply, Constant
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import (
-    numba_njit,
-    register_funcify_default_op_cache_key,
-)
 from pytensor.scalar import upcast
 from pytensor.tensor.type import TensorType
 
 from blocks.ops import _conv_kernels as kernels
+from blocks.ops._numba import register_perform_in_object_mode
 
 __all__ = [
     "conv2d",
@@ -655,81 +652,7 @@ def conv2d_grad_wrt_weights(input, output_grad, filter_shape,
     return result
 
 
-# ---------------------------------------------------------------------------
-# Numba linker: call the kernels directly instead of falling back to object
-# mode (which would run ``perform`` through the interpreter on every call).
-# ---------------------------------------------------------------------------
-
-def _numba_geometry(op):
-    """Numba-compiled ``(kernel_rows, kernel_cols) -> geometry`` for ``op``,
-    resolving 'full' / 'half' padding from the filter sizes."""
-    sr, sc = op.subsample
-    dr, dc = op.filter_dilation
-    if isinstance(op.border_mode, str):
-        half = op.border_mode == "half"
-        fixed_r = fixed_c = 0
-    else:
-        half = False
-        fixed_r, fixed_c = op.border_mode
-    symbolic = isinstance(op.border_mode, str)
-
-    @numba_njit
-    def geometry(kr, kc):
-        if not symbolic:
-            return sr, sc, fixed_r, fixed_c, dr, dc
-        span_r = (kr - 1) * dr + 1
-        span_c = (kc - 1) * dc + 1
-        if half:
-            return sr, sc, span_r // 2, span_c // 2, dr, dc
-        return sr, sc, span_r - 1, span_c - 1, dr, dc
-
-    return geometry
-
-
-@register_funcify_default_op_cache_key(Conv2d)
-def _numba_funcify_conv2d(op, node=None, **kwargs):
-    geometry = _numba_geometry(op)
-    forward = kernels.conv2d_forward
-    budget = kernels.COLUMN_BUDGET_BYTES
-
-    @numba_njit
-    def conv2d(images, filters):
-        sr, sc, pr, pc, dr, dc = geometry(filters.shape[2], filters.shape[3])
-        return forward(np.ascontiguousarray(images),
-                       np.ascontiguousarray(filters), sr, sc, pr, pc, dr, dc,
-                       budget)
-
-    return conv2d
-
-
-@register_funcify_default_op_cache_key(Conv2dGradWeights)
-def _numba_funcify_conv2d_grad_weights(op, node=None, **kwargs):
-    geometry = _numba_geometry(op)
-    grad_weights = kernels.conv2d_grad_weights
-    budget = kernels.COLUMN_BUDGET_BYTES
-
-    @numba_njit
-    def conv2d_grad_weights(images, output_grad, filter_size):
-        kr, kc = filter_size[0], filter_size[1]
-        sr, sc, pr, pc, dr, dc = geometry(kr, kc)
-        return grad_weights(np.ascontiguousarray(images),
-                            np.ascontiguousarray(output_grad), kr, kc, sr, sc,
-                            pr, pc, dr, dc, budget)
-
-    return conv2d_grad_weights
-
-
-@register_funcify_default_op_cache_key(Conv2dGradInputs)
-def _numba_funcify_conv2d_grad_inputs(op, node=None, **kwargs):
-    geometry = _numba_geometry(op)
-    grad_inputs = kernels.conv2d_grad_inputs
-    budget = kernels.COLUMN_BUDGET_BYTES
-
-    @numba_njit
-    def conv2d_grad_inputs(filters, output_grad, image_size):
-        sr, sc, pr, pc, dr, dc = geometry(filters.shape[2], filters.shape[3])
-        return grad_inputs(np.ascontiguousarray(filters),
-                           np.ascontiguousarray(output_grad), image_size[0],
-                           image_size[1], sr, sc, pr, pc, dr, dc, budget)
-
-    return conv2d_grad_inputs
+# Numba linker: see blocks.ops._numba for why perform runs in object mode.
+register_perform_in_object_mode(Conv2d)
+register_perform_in_object_mode(Conv2dGradWeights)
+register_perform_in_object_mode(Conv2dGradInputs)

@@ -8,8 +8,8 @@ bottom and right edges).
 Ops: :class:`Pool` (forward), :class:`PoolGrad` (its gradient) and
 :class:`MaxPoolGradGrad` (gradient of the max-pool gradient with respect to
 the output gradient), so that pooling is differentiable twice. All run the
-Numba kernels of :mod:`blocks.ops._pool_kernels`, from ``perform`` and,
-through ``numba_funcify``, inside Numba-compiled functions.
+Numba kernels of :mod:`blocks.ops._pool_kernels` from ``perform``, under
+every linker (see :mod:`blocks.ops._numba`).
 """
 import numbers
 
@@ -18,14 +18,11 @@ import pytensor.tensor as pt
 from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import (
-    numba_njit,
-    register_funcify_default_op_cache_key,
-)
 from pytensor.scalar import upcast
 from pytensor.tensor.type import TensorType
 
 from blocks.ops import _pool_kernels as kernels
+from blocks.ops._numba import register_perform_in_object_mode
 
 __all__ = ["pool_2d", "pool_output_shape", "Pool", "PoolGrad",
            "MaxPoolGradGrad"]
@@ -330,87 +327,7 @@ def pool_2d(input, ws, ignore_border=True, stride=None, pad=(0, 0),
     return Pool(ws, stride, pad, ignore_border, mode)(input)
 
 
-# ---------------------------------------------------------------------------
-# Numba linker: call the kernels directly instead of falling back to object
-# mode.
-# ---------------------------------------------------------------------------
-
-def _spatial_sizes(op):
-    """Numba-compiled (rows, cols) -> pooled (rows, cols) for ``op``."""
-    wr, wc, sr, sc, pr, pc = op.geometry
-    ignore_border = op.ignore_border
-    size = kernels.output_size
-
-    @numba_njit
-    def pooled(rows, cols):
-        return (size(rows, wr, sr, pr, ignore_border),
-                size(cols, wc, sc, pc, ignore_border))
-
-    return pooled
-
-
-@register_funcify_default_op_cache_key(Pool)
-def _numba_funcify_pool(op, node=None, **kwargs):
-    wr, wc, sr, sc, pr, pc = op.geometry
-    mode = _MODES[op.mode]
-    pooled = _spatial_sizes(op)
-    forward = kernels.pool_forward
-
-    @numba_njit
-    def pool(x):
-        rows, cols = x.shape[-2], x.shape[-1]
-        orows, ocols = pooled(rows, cols)
-        x3 = np.ascontiguousarray(x).reshape((-1, rows, cols))
-        out = np.empty(x.shape[:-2] + (orows, ocols), dtype=x.dtype)
-        if out.size:
-            forward(x3, out.reshape((-1, orows, ocols)), wr, wc, sr, sc,
-                    pr, pc, mode)
-        return out
-
-    return pool
-
-
-@register_funcify_default_op_cache_key(PoolGrad)
-def _numba_funcify_pool_grad(op, node=None, **kwargs):
-    wr, wc, sr, sc, pr, pc = op.geometry
-    mode = _MODES[op.mode]
-    pooled = _spatial_sizes(op)
-    backward = kernels.pool_backward
-
-    @numba_njit
-    def pool_grad(x, gz):
-        rows, cols = x.shape[-2], x.shape[-1]
-        orows, ocols = pooled(rows, cols)
-        if gz.shape != x.shape[:-2] + (orows, ocols):
-            raise ValueError("pooling gradient shape does not match input")
-        gx = np.zeros(x.shape, dtype=x.dtype)
-        if gz.size:
-            backward(np.ascontiguousarray(x).reshape((-1, rows, cols)),
-                     np.ascontiguousarray(gz).reshape((-1, orows, ocols)),
-                     gx.reshape((-1, rows, cols)), wr, wc, sr, sc, pr, pc,
-                     mode)
-        return gx
-
-    return pool_grad
-
-
-@register_funcify_default_op_cache_key(MaxPoolGradGrad)
-def _numba_funcify_max_pool_grad_grad(op, node=None, **kwargs):
-    wr, wc, sr, sc, pr, pc = op.geometry
-    pooled = _spatial_sizes(op)
-    gather = kernels.max_pool_gather
-
-    @numba_njit
-    def max_pool_grad_grad(x, ggx):
-        if ggx.shape != x.shape:
-            raise ValueError("max-pool second gradient shape mismatch")
-        rows, cols = x.shape[-2], x.shape[-1]
-        orows, ocols = pooled(rows, cols)
-        out = np.empty(x.shape[:-2] + (orows, ocols), dtype=x.dtype)
-        if out.size:
-            gather(np.ascontiguousarray(x).reshape((-1, rows, cols)),
-                   np.ascontiguousarray(ggx).reshape((-1, rows, cols)),
-                   out.reshape((-1, orows, ocols)), wr, wc, sr, sc, pr, pc)
-        return out
-
-    return max_pool_grad_grad
+# Numba linker: see blocks.ops._numba for why perform runs in object mode.
+register_perform_in_object_mode(Pool)
+register_perform_in_object_mode(PoolGrad)
+register_perform_in_object_mode(MaxPoolGradGrad)
