@@ -17,7 +17,9 @@ data from ``$BLOCKS_DATA_PATH/mnist``; ``make data`` puts it in ``./data``.
 
 The examples compute in float32 (``pytensor.config.floatX``), which is
 about twice as fast as float64 on a CPU and loses no accuracy here; they
-set it only while they run, with :func:`float32`.
+set it only while they run, with :func:`float32`. Their layers are small:
+on a busy machine, one BLAS thread (``OPENBLAS_NUM_THREADS=1``, as ``make
+demo`` sets) is several times faster per step than two.
 """
 from contextlib import contextmanager
 
