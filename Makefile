@@ -45,6 +45,17 @@ demo: data
 		$(BIN)/python -m examples.mnist_bn --num-epochs $(DEMO_EPOCHS) \
 		--plot-to mnist_bn.png mnist_bn.tar
 
+# The benchmark suite against PyTorch CPU eager (an optional dependency,
+# installed here if absent): writes benchmarks/results.json,
+# benchmarks/results.md and docs/benchmarks_table.rst.
+# BENCH_ARGS=--quick for the short run.
+BENCH_ARGS ?=
+
+bench: install
+	$(BIN)/python -c 'import torch' 2>/dev/null || \
+		$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
 DOCS_STAMP := $(VENV)/.docs-installed
 
 $(DOCS_STAMP): $(STAMP)

@@ -1,0 +1,299 @@
+"""Run the benchmark suite: ``python -m benchmarks [--quick] [--only NAME
+...] [--threads N]``.
+
+Every benchmark compares blocks with PyTorch CPU eager (``pip install
+torch==2.13.0``) on the same model, float32, batch, data and thread count,
+in the same run, interleaved, median of several repeats. Writes
+``benchmarks/results.json`` (all measurements and the machine's facts),
+``benchmarks/results.md`` (the table of targets) and
+``docs/benchmarks_table.rst`` (the same table for the documentation).
+
+Benchmarks (``--only`` names):
+
+``mlp_training``  1a, 1b and 4: MainLoop training throughput of BN-MLPs,
+                  FLOP rate over the measured GEMM peak;
+``compile_time``  2: compile time of BN-MLPs of depth 10-100;
+``lenet_bricks``  3: brick-built LeNet with spatial batch normalization;
+``lenet``         the ops engineer's LeNet on ``blocks.ops`` (no BN);
+``inference``     5: BN-MLP inference throughput at batch 1 and 1000;
+``compile_modes`` compile and step time under several PyTensor modes.
+
+BLAS and PyTorch use ``--threads`` threads (1 by default: the machine this
+was written on has two cores shared with other jobs, where a second BLAS
+thread makes small steps slower and the numbers erratic).
+"""
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+
+NAMES = ('mlp_training', 'compile_time', 'lenet_bricks', 'lenet',
+         'inference', 'compile_modes')
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m benchmarks', description=__doc__.splitlines()[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='fewer repeats, one process per compile '
+                             'measurement (under 10 minutes)')
+    parser.add_argument('--only', nargs='+', choices=NAMES, metavar='NAME',
+                        help='run only these benchmarks: ' + ', '.join(NAMES))
+    parser.add_argument('--threads', type=int, default=1,
+                        help='BLAS and PyTorch threads (default 1)')
+    parser.add_argument('--depths', nargs='+', type=int, default=None,
+                        help='depths of the compile-time benchmark')
+    parser.add_argument('--output-dir', default=HERE,
+                        help='where results.json and results.md go')
+    parser.add_argument('--docs', default=os.path.join(
+        ROOT, 'docs', 'benchmarks_table.rst'),
+        help="the docs' copy of the table ('' for none)")
+    return parser.parse_args(argv)
+
+
+def run_benchmark(name, args):
+    if name == 'mlp_training':
+        from benchmarks import mlp_training
+        return mlp_training.run(args.quick)
+    if name == 'compile_time':
+        from benchmarks import compile_time
+        depths = tuple(args.depths or compile_time.DEPTHS)
+        return compile_time.run(args.quick, depths)
+    if name == 'lenet_bricks':
+        from benchmarks import lenet_bricks
+        return lenet_bricks.run(args.quick)
+    if name == 'lenet':
+        from benchmarks import lenet
+        return lenet.run(quick=args.quick, threads=args.threads)
+    if name == 'inference':
+        from benchmarks import inference
+        return inference.run(args.quick)
+    if name == 'compile_modes':
+        from benchmarks import compile_modes
+        argv = ['--threads', str(args.threads)]
+        argv += (['--modes', 'auto,cvm-noinplace', '--models', '10,25']
+                 if args.quick else ['--quick'])
+        results = compile_modes.main(argv)
+        return {'{} {}'.format(mode, model): value
+                for (mode, model), value in results.items()}
+    raise ValueError(name)
+
+
+# The table ---------------------------------------------------------------
+
+def _fmt(value, spec):
+    return '-' if value is None else format(value, spec)
+
+
+def target_rows(results):
+    """(benchmark, blocks, PyTorch, ratio, target, met) rows."""
+    rows = []
+
+    def add(name, blocks, torch, ratio, target=None, met=None):
+        rows.append({'benchmark': name, 'blocks': blocks, 'torch': torch,
+                     'ratio': ratio, 'target': target or '-',
+                     'met': '-' if met is None else ('yes' if met
+                                                     else 'no')})
+
+    training = results.get('mlp_training', {})
+    for key, label in (('mnist_bn', '1a MNIST BN-MLP [784,100,10], '
+                                    'batch 50, MainLoop'),
+                       ('wide_bn', '1b BN-MLP [784,1000,1000,1000,10], '
+                                   'batch 100, MainLoop')):
+        if key in training:
+            r = training[key]
+            add(label, '{:.0f} ex/s'.format(r['blocks_loop_examples_per_second']),
+                '{:.0f} ex/s'.format(r['torch_loop_examples_per_second']),
+                '{:.2f} (speed-up)'.format(r['throughput_ratio']),
+                '>= 1.0', r['throughput_ratio'] >= 1.0)
+            add(label.split(',')[0] + ', compiled step alone',
+                '{:.2f} ms'.format(1e3 * r['blocks_step_seconds']),
+                '{:.2f} ms'.format(1e3 * r['torch_step_seconds']),
+                '{:.2f} (speed-up)'.format(r['step_ratio']))
+    compile_results = results.get('compile_time')
+    if compile_results:
+        for m in compile_results['measurements']:
+            if 'error' in m:
+                add('2 compile, depth {} ({})'.format(m['depth'], m['route']),
+                    m['error'], '-', '-')
+                continue
+            target = met = None
+            if m['depth'] == 100:
+                target, met = '< 10 s', m['compile_seconds'] < 10
+            add('2 compile, depth {} ({}); step {:.1f} ms'.format(
+                m['depth'], m['route'], 1e3 * m['step_seconds']),
+                '{:.1f} s'.format(m['compile_seconds']), '-', '-',
+                target, met)
+        summary = compile_results['summary']
+        for route in ('context', 'rewrite'):
+            key = 'ratio_100_50_' + route
+            if key in summary:
+                add('2 compile time(100) / time(50) ({})'.format(route),
+                    '-', '-', '{:.2f}'.format(summary[key]), '<= 2.3',
+                    summary[key] <= 2.3)
+        if 'largest_route_difference' in summary:
+            gap = summary['largest_route_difference']
+            add('2 compile, context manager vs apply_batch_normalization',
+                '-', '-', '{:.0%} apart (largest)'.format(gap), '<= 10 %',
+                gap <= 0.10)
+    if 'lenet_bricks' in results:
+        r = results['lenet_bricks']
+        add('3 LeNet + SpatialBatchNormalization (bricks), batch {}, '
+            'step'.format(r['batch']),
+            '{:.1f} ms'.format(1e3 * r['blocks_step_seconds']),
+            '{:.1f} ms'.format(1e3 * r['torch_step_seconds']),
+            '{:.2f} (time ratio)'.format(r['step_time_ratio']), '<= 1.5',
+            r['step_time_ratio'] <= 1.5)
+    if 'lenet' in results:
+        r = results['lenet']
+        for key, value in r.items():
+            if key.startswith('ratio '):
+                name = key[len('ratio '):].split('/')[0]
+                add('3 LeNet on blocks.ops (no BN), batch {}, step, {}'
+                    .format(r['batch'], name),
+                    '{:.1f} ms'.format(1e3 * r[name]),
+                    '{:.1f} ms'.format(1e3 * r['torch']),
+                    '{:.2f} (time ratio)'.format(value))
+    if 'efficiency' in training:
+        e = training['efficiency']
+        add('4 FLOP rate of 1b over GEMM peak ({:.1f} GFLOP/s), MainLoop'
+            .format(e['gemm_peak_gflops']),
+            '{:.1f} GFLOP/s = {:.0%}'.format(
+                e['blocks_loop_gflops'], e['blocks_loop_fraction_of_peak']),
+            '{:.1f} GFLOP/s = {:.0%}'.format(
+                e['torch_loop_gflops'], e['torch_loop_fraction_of_peak']),
+            '{:.2f}'.format(e['blocks_loop_fraction_of_peak']
+                            / e['torch_loop_fraction_of_peak']))
+    if 'inference' in results:
+        r = results['inference']
+        for key in sorted(k for k in r if k.startswith('batch_')):
+            entry = r[key]
+            add('5 inference, BN-MLP [784,1000,1000,1000,10], batch {}'
+                .format(key[len('batch_'):]),
+                '{:.0f} ex/s'.format(entry['blocks_examples_per_second']),
+                '{:.0f} ex/s'.format(entry['torch_examples_per_second']),
+                '{:.2f} (speed-up)'.format(entry['throughput_ratio']))
+    return rows
+
+
+COLUMNS = (('benchmark', 'benchmark'), ('blocks', 'blocks'),
+           ('torch', 'PyTorch eager'), ('ratio', 'ratio'),
+           ('target', 'target'), ('met', 'met'))
+
+
+def machine_lines(report):
+    machine = report['machine']
+    torch_version = (machine['torch'] or {}).get('version', 'not installed')
+    blas = ', '.join('{} {} ({} threads{})'.format(
+        info.get('internal_api'), info.get('version') or '',
+        info.get('num_threads'),
+        ', ' + info['architecture'] if info.get('architecture') else '')
+        for info in machine['numpy_blas'])
+    return [
+        'CPU: {} ({} logical CPUs, {} usable; load average {} at the start)'
+        .format(machine['cpu'], machine['logical_cpus'],
+                machine['usable_cpus'],
+                ' '.join(str(x) for x in machine['load_average'])),
+        'Threads: {} for BLAS and PyTorch; OPENBLAS_CORETYPE={}'.format(
+            report['threads'],
+            machine['environment'].get('OPENBLAS_CORETYPE')),
+        'Versions: Python {}, NumPy {}, PyTensor {}, PyTorch {}'.format(
+            machine['python'], machine['numpy'], machine['pytensor'],
+            torch_version),
+        "BLAS: NumPy's {}; PyTensor blas__ldflags {!r}".format(
+            blas, machine['pytensor_blas_ldflags']),
+        'Run: {}{}, {:.0f} s'.format(report['created'],
+                                     ' (--quick)' if report['quick'] else '',
+                                     report['seconds']),
+    ]
+
+
+def markdown(report):
+    rows = report['targets']
+    lines = ['| ' + ' | '.join(title for _, title in COLUMNS) + ' |',
+             '|' + '---|' * len(COLUMNS)]
+    for row in rows:
+        lines.append('| ' + ' | '.join(str(row[key]) for key, _ in COLUMNS)
+                     + ' |')
+    lines.append('')
+    lines += ['- ' + line for line in machine_lines(report)]
+    return '\n'.join(lines) + '\n'
+
+
+def _rst_cell(text):
+    if str(text) == '-':
+        return '\u2014'  # a lone '-' would start a bullet list
+    return str(text).replace('*', r'\*').replace('|', r'\|')
+
+
+def rst(report):
+    lines = ['.. Generated by ``python -m benchmarks``; do not edit.', '',
+             'Ratios compare blocks with PyTorch measured side by side in '
+             'the same run (speed-up: PyTorch time / blocks time, above 1 '
+             'when blocks is faster; time ratio: blocks time / PyTorch '
+             'time).', '',
+             '.. list-table::', '   :header-rows: 1', '']
+    for i, (_, title) in enumerate(COLUMNS):
+        lines.append(('   * - ' if i == 0 else '     - ') + title)
+    for row in report['targets']:
+        for i, (key, _) in enumerate(COLUMNS):
+            lines.append(('   * - ' if i == 0 else '     - ')
+                         + _rst_cell(row[key]))
+    lines.append('')
+    lines += ['* ' + _rst_cell(line) for line in machine_lines(report)]
+    lines.append('')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Before NumPy is imported: BLAS reads these when it loads.
+    from benchmarks.timing import set_thread_environment
+    set_thread_environment(args.threads)
+    from benchmarks.timing import limit_threads, use_float32, import_torch
+    use_float32()
+    limiter = limit_threads(args.threads)  # noqa: F841 (kept alive)
+    from benchmarks.machine import facts
+    names = args.only or [name for name in NAMES
+                          if not (args.quick and name == 'compile_modes')]
+    if import_torch() is None:
+        sys.exit('PyTorch is needed for the comparisons: '
+                 'pip install torch==2.13.0')
+    start = time.perf_counter()
+    report = {'created': datetime.datetime.now().isoformat(
+                  timespec='seconds'),
+              'quick': args.quick, 'threads': args.threads,
+              'machine': facts(), 'benchmarks': {}}
+    for name in names:
+        print('== {} =='.format(name), flush=True)
+        began = time.perf_counter()
+        try:
+            report['benchmarks'][name] = run_benchmark(name, args)
+        except Exception as error:  # one failure should not lose the rest
+            report['benchmarks'][name] = {'error': repr(error)}
+            print('{} failed: {!r}'.format(name, error), flush=True)
+        print('({} took {:.0f} s)'.format(name, time.perf_counter() - began),
+              flush=True)
+    report['seconds'] = time.perf_counter() - start
+    ok = {name: value for name, value in report['benchmarks'].items()
+          if 'error' not in value}
+    report['targets'] = target_rows(ok)
+    os.makedirs(args.output_dir, exist_ok=True)
+    with open(os.path.join(args.output_dir, 'results.json'), 'w') as file:
+        json.dump(report, file, indent=1, default=str)
+    table = markdown(report)
+    with open(os.path.join(args.output_dir, 'results.md'), 'w') as file:
+        file.write(table)
+    if args.docs:
+        with open(args.docs, 'w') as file:
+            file.write(rst(report))
+    print(table)
+    return report
+
+
+if __name__ == '__main__':
+    main()
