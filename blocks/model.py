@@ -59,6 +59,9 @@ class Model(ComputationGraph):
             raise ValueError('the model has several top bricks named {}; '
                              'give them distinct names'.format(
                                  ', '.join(duplicates)))
+        # Sibling bricks with one name would make saved parameter names
+        # ambiguous: say so now rather than at the first checkpoint.
+        self.get_persistent_dict()
 
     def get_top_bricks(self):
         """The bricks of the model that have no parents."""
@@ -78,7 +81,8 @@ class Model(ComputationGraph):
                 raise ValueError('cannot name {!r}: it has no brick and no '
                                  'name'.format(variable))
             if name in named and named[name] is not variable:
-                raise ValueError('two different variables are named {}'
+                raise ValueError('two different variables are named {}; do '
+                                 'two sibling bricks share a name?'
                                  .format(name))
             named[name] = variable
         return named

@@ -65,3 +65,12 @@ def test_two_top_bricks_with_one_name_raise():
     second = MLP([Tanh()], [2, 2])
     with pytest.raises(ValueError, match='several top bricks named mlp'):
         Model(second.apply(first.apply(x)))
+
+
+def test_sibling_bricks_with_one_name_raise_when_the_model_is_built():
+    from blocks.bricks import Linear, Sequence
+    x = pt.matrix('x')
+    first, second = Linear(2, 2), Linear(2, 2)
+    sequence = Sequence([first, second], name='pair')
+    with pytest.raises(ValueError, match=r'/pair/linear\.[Wb]; do two sibling'):
+        Model(sequence.apply(x))
