@@ -46,6 +46,10 @@ class Transformer(AbstractDataStream):
         default).
 
     """
+    #: Whether every item of the wrapped stream gives exactly one item here
+    #: (progress bars count batches through such transformers)
+    keeps_item_count = False
+
     def __init__(self, data_stream, produces_examples=None, **kwargs):
         kwargs.setdefault('axis_labels', data_stream.axis_labels)
         super().__init__(**kwargs)
@@ -132,6 +136,8 @@ class SourcewiseTransformer(Transformer):
         The sources to transform; all of them by default.
 
     """
+    keeps_item_count = True
+
     def __init__(self, data_stream, produces_examples=None,
                  which_sources=None, **kwargs):
         super().__init__(data_stream, produces_examples, **kwargs)
@@ -203,6 +209,8 @@ class Mapping(Transformer):
     (('x', 'y'), [(1, 2), (2, 4)])
 
     """
+    keeps_item_count = True
+
     def __init__(self, data_stream, mapping, add_sources=None, **kwargs):
         super().__init__(data_stream, **kwargs)
         self.mapping = mapping
@@ -408,6 +416,8 @@ class Rename(AgnosticTransformer):
     ('features', 'y')
 
     """
+    keeps_item_count = True
+
     def __init__(self, data_stream, names, on_non_existent='raise',
                  **kwargs):
         if on_non_existent not in ('raise', 'ignore'):
@@ -571,6 +581,8 @@ class Padding(Transformer):
            [1, 1]], dtype=int8))
 
     """
+    keeps_item_count = True
+
     def __init__(self, data_stream, mask_sources=None, mask_dtype=None,
                  **kwargs):
         if data_stream.produces_examples:

@@ -438,7 +438,10 @@ class ProgressBar(TrainingExtension):
 
     def get_iter_per_epoch(self):
         """The number of batches per epoch, if the scheme tells."""
-        scheme = getattr(self.main_loop.data_stream, 'iteration_scheme', None)
+        stream = self.main_loop.data_stream
+        while getattr(stream, 'keeps_item_count', False):
+            stream = stream.data_stream
+        scheme = getattr(stream, 'iteration_scheme', None)
         batch_size = getattr(scheme, 'batch_size', None)
         examples = None
         if hasattr(scheme, 'indices'):

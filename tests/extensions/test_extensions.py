@@ -55,6 +55,21 @@ def test_progress_bar_shows_counts_and_rate():
     assert 'batches/s' in text
 
 
+def test_progress_bar_counts_batches_through_transformers():
+    from collections import OrderedDict
+    from blocks.data import (DataStream, Flatten, IndexableDataset,
+                             SequentialScheme)
+    features = numpy.zeros((10, 2, 2))
+    stream = Flatten(DataStream(
+        IndexableDataset(OrderedDict(x=features)),
+        iteration_scheme=SequentialScheme(10, 3)))
+    bar = ProgressBar(fd=io.StringIO())
+    MainLoop(CountingAlgorithm(), stream,
+             extensions=[bar, FinishAfter(after_n_epochs=1)]).run()
+    assert bar.get_iter_per_epoch() == 4
+    assert '4 of 4' in bar.fd.getvalue()  # known from the first epoch
+
+
 def test_progress_bar_without_known_length_uses_the_last_epoch():
     output = io.StringIO()
     bar = ProgressBar(fd=output)
