@@ -449,3 +449,19 @@ def test_pickle_keeps_population_statistics_and_mode_stack():
                                      [1., 2., 3.])
     assert not copy.training_mode
 
+
+
+@pytest.mark.parametrize('conserve_memory', [True, False])
+def test_training_graph_and_its_gradient_pickle(conserve_memory):
+    # A checkpoint pickles the training function's graph, fused op included.
+    bn = BatchNormalization(3, conserve_memory=conserve_memory)
+    bn.initialize()
+    x = tensor_of(2)
+    with bn:
+        cost = pt.sqr(bn.apply(x)).sum()
+    gradient = pytensor.grad(cost, x)
+    x_copy, gradient_copy = pickle.loads(pickle.dumps((x, gradient)))
+    data = numpy.random.RandomState(2).normal(size=(4, 3)).astype(floatX)
+    numpy.testing.assert_allclose(gradient_copy.eval({x_copy: data}),
+                                  gradient.eval({x: data}),
+                                  rtol=1e-5, atol=ATOL)
