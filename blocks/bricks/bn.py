@@ -320,10 +320,13 @@ class BatchNormalization(RNGMixin, Feedforward):
 
     @property
     def output_dim(self):
+        """The output has the input's shape."""
         return self.input_dim
 
     @property
     def image_size(self):
+        """The last two entries of input_dim (for ConvolutionalSequence);
+        setting it on a brick without input_dim gives ``(None,) + size``."""
         return self._input_shape()[-2:]
 
     @image_size.setter
@@ -336,6 +339,8 @@ class BatchNormalization(RNGMixin, Feedforward):
 
     @property
     def num_channels(self):
+        """The first entry of input_dim (for ConvolutionalSequence); setting
+        it on a brick without input_dim gives ``(channels, None, None)``."""
         return self._input_shape()[0]
 
     @num_channels.setter
@@ -348,6 +353,7 @@ class BatchNormalization(RNGMixin, Feedforward):
 
     @property
     def num_output_channels(self):
+        """The number of channels of the output: that of the input."""
         return self.num_channels
 
     def get_dim(self, name):

@@ -47,6 +47,7 @@ class RNGMixin:
 
     @property
     def seed(self):
+        """The seed of :attr:`rng` (drawn on first use unless given)."""
         if getattr(self, '_seed', None) is None:
             self._seed = _draw_seed(RNGMixin.seed_rng)
         return self._seed
@@ -60,6 +61,7 @@ class RNGMixin:
 
     @property
     def rng(self):
+        """The NumPy generator that initialization schemes draw from."""
         if getattr(self, '_rng', None) is None:
             self._rng = numpy.random.RandomState(self.seed)
         return self._rng
@@ -105,6 +107,7 @@ class Initializable(RNGMixin, Brick):
 
     @property
     def use_bias(self):
+        """Whether the brick has biases (True unless set otherwise)."""
         return True if self._use_bias is None else self._use_bias
 
     @use_bias.setter
@@ -151,10 +154,12 @@ class LinearLike(Initializable):
     when it uses biases, a bias ``b`` (``parameters[1]``)."""
     @property
     def W(self):
+        """The weight matrix, ``parameters[0]``."""
         return self.parameters[0]
 
     @property
     def b(self):
+        """The biases, ``parameters[1]``; AttributeError without biases."""
         if not self.use_bias:
             raise AttributeError('{}: this brick has no biases (use_bias is '
                                  'False)'.format(self.path))
@@ -188,6 +193,8 @@ class Random(Brick):
 
     @property
     def theano_seed(self):
+        """The seed of :attr:`random_stream` (``config.default_seed`` unless
+        given)."""
         if self._theano_seed is None:
             self._theano_seed = _draw_seed(Random.seed_rng)
         return self._theano_seed

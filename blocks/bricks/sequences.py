@@ -71,6 +71,7 @@ class FeedforwardSequence(Sequence, Feedforward):
     ``output_dim`` is that of its last."""
     @property
     def input_dim(self):
+        """The input dimension of the first layer."""
         return self.application_methods[0].brick.input_dim
 
     @input_dim.setter
@@ -79,6 +80,7 @@ class FeedforwardSequence(Sequence, Feedforward):
 
     @property
     def output_dim(self):
+        """The output dimension of the last layer."""
         return self.application_methods[-1].brick.output_dim
 
     @output_dim.setter
@@ -169,6 +171,7 @@ class MLP(FeedforwardSequence, Initializable):
 
     @property
     def input_dim(self):
+        """The input dimension of the first layer."""
         return self.dims[0] if not isinstance(self.dims, LazyNone) \
             else NoneAllocation
 
@@ -178,6 +181,7 @@ class MLP(FeedforwardSequence, Initializable):
 
     @property
     def output_dim(self):
+        """The output dimension of the last layer."""
         return self.dims[-1] if not isinstance(self.dims, LazyNone) \
             else NoneAllocation
 

@@ -241,6 +241,7 @@ class Identity(Activation):
     """Returns its input unchanged."""
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
+        """Apply the activation elementwise."""
         return input_
 
 
@@ -248,6 +249,7 @@ class Tanh(Activation):
     """The hyperbolic tangent."""
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
+        """Apply the activation elementwise."""
         return pt.tanh(input_)
 
 
@@ -255,6 +257,7 @@ class Logistic(Activation):
     """The logistic sigmoid, 1 / (1 + exp(-x))."""
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
+        """Apply the activation elementwise."""
         return pt.sigmoid(input_)
 
 
@@ -262,6 +265,7 @@ class Softplus(Activation):
     """log(1 + exp(x)), computed stably."""
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
+        """Apply the activation elementwise."""
         return pt.softplus(input_)
 
 
@@ -269,6 +273,7 @@ class Rectifier(Activation):
     """max(x, 0)."""
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
+        """Apply the activation elementwise."""
         return pt.maximum(input_, 0)
 
 
@@ -287,6 +292,7 @@ class LeakyRectifier(Activation):
 
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
+        """Apply the activation elementwise."""
         return pt.switch(input_ > 0, input_, self.leak * input_)
 
 

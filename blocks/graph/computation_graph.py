@@ -117,6 +117,7 @@ class ComputationGraph:
 
     @property
     def shared_variables(self):
+        """The shared variables of the graph (parameters, statistics ...)."""
         return [var for var in self.variables
                 if isinstance(var, SharedVariable)]
 
@@ -128,6 +129,7 @@ class ComputationGraph:
 
     @property
     def auxiliary_variables(self):
+        """The variables with role AUXILIARY (norms, monitoring values ...)."""
         return [var for var in self.variables if has_roles(var, [AUXILIARY])]
 
     @property
