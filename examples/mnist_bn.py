@@ -144,7 +144,7 @@ def main(save_to='mnist_bn.tar', plot_to='mnist_bn.png', num_epochs=5,
         activations = [Rectifier() for _ in hidden_dims] + [Softmax()]
         mlp = BatchNormalizedMLP(activations, dims,
                                  weights_init=IsotropicGaussian(0.01),
-                                 biases_init=Constant(0))
+                                 biases_init=Constant(0), seed=1)
         mlp.initialize()
 
         # The inference graph: batch normalization uses the population

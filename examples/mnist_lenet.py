@@ -73,8 +73,9 @@ def lenet(feature_maps=(20, 50), hidden=500, batch_normalized=True):
             layers.append(SpatialBatchNormalization(name='bn_{}'.format(i)))
         layers.extend([Rectifier(name='relu_{}'.format(i)),
                        MaxPooling((2, 2), name='pool_{}'.format(i))])
+    # Fixed seeds: the weights do not depend on what else the process built.
     init = dict(weights_init=IsotropicGaussian(0.05),
-                biases_init=Constant(0))
+                biases_init=Constant(0), seed=1)
     convolutions = ConvolutionalSequence(
         layers, num_channels=1, image_size=(28, 28),
         use_bias=not batch_normalized, name='convolutions', **init)
