@@ -25,7 +25,10 @@ from contextlib import contextmanager
 
 import pytensor
 
-__all__ = ['float32']
+from blocks.data import (MNIST, DataStream, Flatten, SequentialScheme,
+                         ShuffledScheme)
+
+__all__ = ['float32', 'mnist_stream']
 
 
 @contextmanager
@@ -34,3 +37,29 @@ def float32():
     default is float64), restoring the previous setting afterwards."""
     with pytensor.config.change_flags(floatX='float32'):
         yield
+
+
+def mnist_stream(which_set, batch_size, subset=None, shuffled=False,
+                 flatten=True):
+    """Batches of MNIST images (floats in [0, 1]) and labels.
+
+    Parameters
+    ----------
+    which_set : {'train', 'test'}
+    batch_size : int
+    subset : int, optional
+        Keep only the first `subset` examples.
+    shuffled : bool, optional
+        Shuffle the examples every epoch (seeded); in order otherwise.
+    flatten : bool, optional
+        Give each image as 784 features (True) or as (1, 28, 28).
+
+    """
+    dataset = MNIST((which_set,),
+                    subset=None if subset is None else slice(0, subset))
+    scheme = (ShuffledScheme if shuffled else SequentialScheme)(
+        dataset.num_examples, batch_size)
+    stream = DataStream.default_stream(dataset, iteration_scheme=scheme)
+    if flatten:
+        stream = Flatten(stream, which_sources=('features',))
+    return stream

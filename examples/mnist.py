@@ -23,7 +23,6 @@ from pytensor import tensor
 from blocks.algorithms import GradientDescent, Scale
 from blocks.bricks import MLP, Tanh, Softmax
 from blocks.bricks.cost import CategoricalCrossEntropy, MisclassificationRate
-from blocks.data import MNIST, DataStream, SequentialScheme, Flatten
 from blocks.extensions import FinishAfter, Printing, Timing
 from blocks.extensions.monitoring import (DataStreamMonitoring,
                                           TrainingDataMonitoring)
@@ -36,18 +35,7 @@ from blocks.model import Model
 from blocks.monitoring import aggregation
 from blocks.roles import WEIGHT
 
-from examples import float32
-
-
-def mnist_stream(which_set, batch_size, subset=None):
-    """Batches of flattened MNIST images (floats in [0, 1]) and labels,
-    in order; `subset` keeps only the first examples."""
-    dataset = MNIST((which_set,),
-                    subset=None if subset is None else slice(0, subset))
-    stream = DataStream.default_stream(
-        dataset, iteration_scheme=SequentialScheme(dataset.num_examples,
-                                                   batch_size))
-    return Flatten(stream, which_sources=('features',))
+from examples import float32, mnist_stream
 
 
 def main(save_to='mnist.tar', num_epochs=2, batch_size=50,

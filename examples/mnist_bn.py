@@ -33,8 +33,6 @@ from pytensor import tensor
 from blocks.algorithms import GradientDescent, Adam
 from blocks.bricks import BatchNormalizedMLP, Rectifier, Softmax
 from blocks.bricks.cost import CategoricalCrossEntropy, MisclassificationRate
-from blocks.data import MNIST, DataStream, ShuffledScheme, Flatten
-from blocks.data.schemes import SequentialScheme
 from blocks.extensions import (FinishAfter, ProgressBar, SimpleExtension,
                                Timing)
 from blocks.extensions.monitoring import (DataStreamMonitoring,
@@ -47,18 +45,7 @@ from blocks.main_loop import MainLoop
 from blocks.model import Model
 from blocks.monitoring import aggregation
 
-from examples import float32
-
-
-def mnist_stream(which_set, batch_size, subset=None, shuffled=False):
-    """Batches of flattened MNIST images (floats in [0, 1]) and labels;
-    `subset` keeps only the first examples."""
-    dataset = MNIST((which_set,),
-                    subset=None if subset is None else slice(0, subset))
-    scheme = (ShuffledScheme if shuffled else SequentialScheme)(
-        dataset.num_examples, batch_size)
-    stream = DataStream.default_stream(dataset, iteration_scheme=scheme)
-    return Flatten(stream, which_sources=('features',))
+from examples import float32, mnist_stream
 
 
 class PrintErrors(SimpleExtension):

@@ -36,7 +36,6 @@ from blocks.bricks import (BatchNormalizedMLP, MLP, Rectifier, Softmax,
 from blocks.bricks.conv import (Convolutional, ConvolutionalSequence,
                                 Flattener, MaxPooling)
 from blocks.bricks.cost import CategoricalCrossEntropy, MisclassificationRate
-from blocks.data import MNIST, DataStream, ShuffledScheme, SequentialScheme
 from blocks.extensions import FinishAfter, ProgressBar, Timing
 from blocks.extensions.monitoring import (DataStreamMonitoring,
                                           TrainingDataMonitoring)
@@ -48,18 +47,8 @@ from blocks.main_loop import MainLoop
 from blocks.model import Model
 from blocks.monitoring import aggregation
 
-from examples import float32
+from examples import float32, mnist_stream
 from examples.mnist_bn import PrintErrors
-
-
-def mnist_image_stream(which_set, batch_size, subset=None, shuffled=False):
-    """Batches of MNIST images, (batch, 1, 28, 28) floats in [0, 1], and
-    labels; `subset` keeps only the first examples."""
-    dataset = MNIST((which_set,),
-                    subset=None if subset is None else slice(0, subset))
-    scheme = (ShuffledScheme if shuffled else SequentialScheme)(
-        dataset.num_examples, batch_size)
-    return DataStream.default_stream(dataset, iteration_scheme=scheme)
 
 
 def lenet(feature_maps=(20, 50), hidden=500, batch_normalized=True):
@@ -152,7 +141,8 @@ def main(save_to='mnist_lenet.tar', num_epochs=5, batch_size=100,
             FinishAfter(after_n_epochs=num_epochs),
             DataStreamMonitoring(
                 [cost, error_rate],
-                mnist_image_stream('test', test_batch_size, test_subset),
+                mnist_stream('test', test_batch_size, test_subset,
+                             flatten=False),
                 prefix='test'),
             TrainingDataMonitoring(
                 [aggregation.mean(training_cost),
@@ -164,7 +154,8 @@ def main(save_to='mnist_lenet.tar', num_epochs=5, batch_size=100,
         extensions.append(PrintErrors())
         main_loop = MainLoop(
             algorithm,
-            mnist_image_stream('train', batch_size, subset, shuffled=True),
+            mnist_stream('train', batch_size, subset, shuffled=True,
+                         flatten=False),
             model=Model(cost), extensions=extensions)
         main_loop.run()
     return main_loop
