@@ -68,10 +68,13 @@ import warnings
 import pytensor
 from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.scalar import Tanh
+from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from blocks.config import config
+from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['compile_function', 'default_mode', 'auto_mode',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
@@ -88,6 +91,26 @@ _INLINE_SOFTMAX_POSITION = 1.95
 def inline_softmax(fgraph, node):
     """Replace a (log-)softmax sub-function by its inner graph."""
     return inline_ofg_node(node)
+
+
+# After 'specialize' and before elementwise fusion (48-49), so that fusion
+# does not bury the function inside a composite loop.
+_VECTORIZE_POSITION = 47.5
+
+#: The scalar functions the 'auto' mode computes with NumPy's SIMD ufuncs.
+_VECTORIZED_SCALAR_OPS = {Tanh: 'tanh'}
+
+
+@node_rewriter([Elemwise])
+def vectorize_transcendental(fgraph, node):
+    """Replace an elementwise tanh by NumPy's vectorized one."""
+    ufunc = _VECTORIZED_SCALAR_OPS.get(type(node.op.scalar_op))
+    if ufunc is None:
+        return None
+    (x,), (output,) = node.inputs, node.outputs
+    if x.type != output.type or x.dtype not in ('float32', 'float64'):
+        return None
+    return [VectorizedUnary(ufunc)(x)]
 
 
 #: Also left out when PyTensor has no BLAS to link (``blas__ldflags`` empty):
@@ -112,8 +135,11 @@ def auto_mode():
     mode = mode.excluding(*AUTO_EXCLUDED_REWRITES)
     if not _blas_is_linked():
         mode = mode.excluding(*NO_BLAS_EXCLUDED_REWRITES)
-    return mode.register((dfs_rewriter(inline_softmax, name='inline_softmax'),
-                          _INLINE_SOFTMAX_POSITION))
+    return mode.register(
+        (dfs_rewriter(inline_softmax, name='inline_softmax'),
+         _INLINE_SOFTMAX_POSITION),
+        (dfs_rewriter(vectorize_transcendental,
+                      name='vectorize_transcendental'), _VECTORIZE_POSITION))
 
 
 _AUTO_MODE = None

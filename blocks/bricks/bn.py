@@ -61,20 +61,18 @@ are not fused; set ``conserve_memory=False`` for the leanest and, with the
 C linker, fastest step.
 
 """
-import functools
 import numbers
 from collections import OrderedDict
 
 import numpy
 import pytensor.tensor as pt
-from pytensor.compile.builders import OpFromGraph
-from pytensor.gradient import DisconnectedType
 
 from blocks.bricks.base import application, lazy, NoneAllocation
 from blocks.bricks.interfaces import Feedforward, RNGMixin
 from blocks.bricks.sequences import MLP, Sequence
 from blocks.graph.annotations import add_annotation
 from blocks.initialization import Constant
+from blocks.ops.batch_norm import batch_normalization_train
 from blocks.roles import (add_role, BATCH_NORM_POPULATION_MEAN,
                           BATCH_NORM_POPULATION_STDEV, BATCH_NORM_OFFSET,
                           BATCH_NORM_DIVISOR, BATCH_NORM_MINIBATCH_ESTIMATE,
@@ -91,98 +89,6 @@ def _check_epsilon(brick, epsilon):
             or not numpy.isfinite(epsilon) or epsilon <= 0):
         raise ValueError('{}: epsilon must be a positive finite number, got '
                          '{!r}'.format(brick.path, epsilon))
-
-
-def _element_count(input_, axes):
-    """The number of elements averaged per feature, as a float scalar."""
-    count = pt.prod([input_.shape[axis] for axis in axes])
-    return pt.cast(count, input_.dtype)
-
-
-def _sum_over(value, axes):
-    return value.sum(axis=axes, keepdims=True)
-
-
-def _fused_training_pullback(axes, has_scale, has_shift, inputs, outputs,
-                             cotangents):
-    """The gradient of :func:`_fused_training_normalization`; a module
-    function (bound with functools.partial) so that graphs holding the
-    operation can be pickled, in checkpoints for instance."""
-    x = inputs[0]
-    gamma = inputs[1] if has_scale else None
-    _, mean, stdev = outputs
-    g_output, g_mean, g_stdev = [
-        None if isinstance(g.type, DisconnectedType) else g
-        for g in cotangents]
-    count = _element_count(x, axes)
-    # Only x and the per-feature statistics are read: x_hat is
-    # recomputed here rather than kept from the forward pass.
-    x_hat = (x - mean) / stdev
-    g_x = pt.zeros_like(x)
-    grads = []
-    if g_output is not None:
-        g_hat = g_output * gamma if gamma is not None else g_output
-        g_x = (g_hat - g_hat.mean(axis=axes, keepdims=True)
-               - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
-               ) / stdev
-    if g_mean is not None:
-        g_x = g_x + g_mean / count
-    if g_stdev is not None:
-        g_x = g_x + g_stdev * x_hat / count
-    grads.append(g_x)
-    zero_output = g_output is None
-    if has_scale:
-        grads.append(pt.zeros_like(inputs[1]) if zero_output
-                     else _sum_over(g_output * x_hat, axes))
-    if has_shift:
-        grads.append(pt.zeros_like(inputs[-1]) if zero_output
-                     else _sum_over(g_output, axes))
-    return grads
-
-
-class _TrainingNormalizationOp(OpFromGraph):
-    """The fused training-mode operation. PyTensor caches the gradient
-    operations it builds in local closures, which cannot be pickled; the
-    caches are dropped from the pickled state (they are rebuilt on
-    demand), so that checkpoints of training graphs work."""
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state['_lop_op_cache'] = {}
-        state['_rop_op_cache'] = None
-        return state
-
-
-def _fused_training_normalization(input_, scale, shift, axes, epsilon):
-    """Training-mode batch normalization as one inlined op with a
-    closed-form gradient that only reads the input and the statistics.
-
-    `scale` and `shift` are padded to the input's ndim, or None when they are
-    not learned. Returns ``(output, mean, stdev)``, mean and stdev with the
-    input's ndim (size 1 on the normalization axes).
-    """
-    x = input_.type()
-    inner_inputs = [x]
-    gamma = beta = None
-    if scale is not None:
-        gamma = scale.type()
-        inner_inputs.append(gamma)
-    if shift is not None:
-        beta = shift.type()
-        inner_inputs.append(beta)
-    mean, stdev = _training_statistics(x, axes, epsilon)
-    output = x - mean
-    output = output * (gamma / stdev) if gamma is not None else output / stdev
-    if beta is not None:
-        output = output + beta
-
-    pullback = functools.partial(_fused_training_pullback, tuple(axes),
-                                 scale is not None, shift is not None)
-    op = _TrainingNormalizationOp(
-        inner_inputs, [output, mean, stdev], inline=True, pullback=pullback,
-        name='batch_normalization_train')
-    outer_inputs = [input_] + [var for var in (scale, shift)
-                               if var is not None]
-    return op(*outer_inputs)
 
 
 def _training_statistics(input_, axes, epsilon):
@@ -498,9 +404,8 @@ class BatchNormalization(RNGMixin, Feedforward):
         scale = pt.shape_padleft(self.scale) if self._learns_scale else None
         shift = pt.shape_padleft(self.shift) if self.learn_shift else None
         if training and self._uses_fused_operation():
-            output, mean, stdev = _fused_training_normalization(
-                input_, scale, shift, self.normalization_axes,
-                self.epsilon)
+            output, mean, stdev = batch_normalization_train(
+                input_, scale, shift, self.normalization_axes, self.epsilon)
         else:
             if training:
                 mean, stdev = self._compute_training_statistics(input_)

@@ -1,4 +1,6 @@
-"""Symbolic kernels PyTensor 3 lacks: CNN convolution and pooling."""
+"""Symbolic kernels PyTensor 3 lacks: CNN convolution, pooling and fused
+training-mode batch normalization."""
+from blocks.ops.batch_norm import batch_normalization_train
 from blocks.ops.conv import (
     conv2d,
     conv2d_grad_wrt_inputs,
@@ -8,6 +10,7 @@ from blocks.ops.conv import (
 from blocks.ops.pool import pool_2d, pool_output_shape
 
 __all__ = [
+    "batch_normalization_train",
     "conv2d",
     "conv2d_grad_wrt_inputs",
     "conv2d_grad_wrt_weights",

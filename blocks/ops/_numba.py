@@ -21,17 +21,20 @@ def register_perform_in_object_mode(op_class):
 
     @numba_funcify.register(op_class)
     def funcify(op, node=None, **kwargs):
-        (output,) = node.outputs
-        output_type = get_numba_type(output.type)
+        types = [get_numba_type(output.type) for output in node.outputs]
+        single = len(types) == 1
+        result_type = types[0] if single else numba.types.Tuple(types)
 
         def run_perform(inputs):
-            storage = [[None]]
+            storage = [[None] for _ in node.outputs]
             op.perform(node, inputs, storage)
-            return storage[0][0]
+            if single:
+                return storage[0][0]
+            return tuple(cell[0] for cell in storage)
 
         @numba_njit
         def call_perform(*inputs):
-            with numba.objmode(result=output_type):
+            with numba.objmode(result=result_type):
                 result = run_perform(inputs)
             return result
 

@@ -1,0 +1,354 @@
+r"""Training-mode batch normalization as one operation, with its gradient
+as another.
+
+:func:`batch_normalization_train` computes, per feature,
+
+.. math:: \mu_B = \overline{x},\quad
+   \sigma_B = \sqrt{\overline{(x - \mu_B)^2} + \epsilon},\quad
+   y = \gamma \frac{x - \mu_B}{\sigma_B} + \beta
+
+(means over the normalization axes, biased two-pass variance) and returns
+``(y, mu_B, sigma_B)``. Its gradient is the closed form
+
+.. math:: \frac{\partial L}{\partial x} = \frac{\gamma}{\sigma_B}\left(
+   g - \overline{g} - \hat{x}\,\overline{g\hat{x}}\right)
+   + \frac{1}{m}\frac{\partial L}{\partial \mu_B}
+   + \frac{\hat x}{m}\frac{\partial L}{\partial \sigma_B},\quad
+   g = \frac{\partial L}{\partial y},\quad
+   \hat x = \frac{x - \mu_B}{\sigma_B}
+
+(`m` elements per feature), computed by :class:`BatchNormalizationTrainGrad`
+from the input and the statistics alone.
+
+Why operations rather than the expression? PyTensor's automatic gradient
+of the expression gives about a hundred graph nodes per layer, which every
+compilation rewrites one by one: compiling a 100-layer training step took
+25 s, mostly in the rewrites. The two operations are two nodes, computed
+with NumPy's vectorized loops; their backward pass keeps nothing
+input-sized from the forward pass. The gradient operation is itself
+differentiable (its gradient is derived from the closed form above), so
+second derivatives work.
+
+Both run from ``perform`` under every linker (the C linker calls them like
+any Python operation; see :mod:`blocks.ops._numba` for Numba). JAX has no
+implementation of them: use the plain expression
+(``BatchNormalization(conserve_memory=False)``) there.
+"""
+import functools
+import numbers
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.gradient import DisconnectedType
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.graph.replace import clone_replace
+from pytensor.tensor.type import TensorType
+
+from blocks.ops._numba import register_perform_in_object_mode
+
+__all__ = ['batch_normalization_train', 'BatchNormalizationTrain',
+           'BatchNormalizationTrainGrad']
+
+
+def _normalized_axes(axes, ndim):
+    """`axes` as a sorted tuple of distinct non-negative axes of `ndim`."""
+    axes = (axes,) if isinstance(axes, numbers.Integral) else tuple(axes)
+    if (not axes or len(set(axes)) != len(axes)
+            or not all(-ndim <= axis < ndim for axis in axes)):
+        raise ValueError('batch normalization axes must be distinct axes of '
+                         'a {}-d input, got {!r}'.format(ndim, axes))
+    return tuple(sorted(int(axis) % ndim for axis in axes))
+
+
+def _statistic_type(input_type, axes):
+    """The type of the per-feature statistics: the input's, with size 1 on
+    the normalization axes."""
+    shape = tuple(1 if axis in axes else size
+                  for axis, size in enumerate(input_type.shape))
+    return TensorType(input_type.dtype, shape=shape)
+
+
+def _check_float(variable, role):
+    if variable.type.dtype not in ('float16', 'float32', 'float64'):
+        raise TypeError('batch normalization needs a floating-point {}, got '
+                        '{}'.format(role, variable.type))
+
+
+def _check_statistic_like(variable, role, input_, axes):
+    """`variable` must broadcast like a statistic of `input_`: same ndim and
+    dtype, static size 1 on the normalization axes."""
+    expected = _statistic_type(input_.type, axes)
+    if (variable.type.ndim != input_.type.ndim
+            or variable.type.dtype != input_.type.dtype
+            or not all(variable.type.broadcastable[axis] for axis in axes)):
+        raise TypeError(
+            'the batch normalization {} must have the input\'s ndim and dtype '
+            'and size 1 on the normalization axes {} (like {}), got {}'
+            .format(role, axes, expected, variable.type))
+
+
+def _quiet_floating_point(perform):
+    """Non-finite input gives non-finite output silently, as in PyTensor's
+    C code (training loops check for it themselves)."""
+    @functools.wraps(perform)
+    def quiet_perform(*args):
+        with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+            return perform(*args)
+    return quiet_perform
+
+
+def _element_count(shape, axes):
+    return float(np.prod([shape[axis] for axis in axes]))
+
+
+class BatchNormalizationTrain(Op):
+    """Training-mode batch normalization: ``(y, mean, stdev)`` from `x` and
+    the optional `scale` and `shift` (see the module notes).
+
+    Parameters
+    ----------
+    axes : tuple of int
+        The normalization axes.
+    epsilon : float
+        Added to the variance.
+    has_scale, has_shift : bool
+        Whether the node takes a scale (shift) input; without one the scale
+        is 1 (the shift 0).
+    """
+    __props__ = ('axes', 'epsilon', 'has_scale', 'has_shift')
+
+    def __init__(self, axes, epsilon, has_scale=True, has_shift=True):
+        self.axes = tuple(axes)
+        self.epsilon = float(epsilon)
+        self.has_scale = bool(has_scale)
+        self.has_shift = bool(has_shift)
+
+    def make_node(self, x, scale=None, shift=None):
+        x = pt.as_tensor_variable(x)
+        _check_float(x, 'input')
+        inputs = [x]
+        for present, value, role in ((self.has_scale, scale, 'scale'),
+                                     (self.has_shift, shift, 'shift')):
+            if present != (value is not None):
+                raise TypeError('this operation {} a {}'.format(
+                    'needs' if present else 'takes no', role))
+            if present:
+                value = pt.as_tensor_variable(value)
+                _check_statistic_like(value, role, x, self.axes)
+                inputs.append(value)
+        statistic = _statistic_type(x.type, self.axes)
+        return Apply(self, inputs, [x.type(), statistic(), statistic()])
+
+    def _scale_and_shift(self, inputs):
+        scale = inputs[1] if self.has_scale else None
+        shift = inputs[-1] if self.has_shift else None
+        return scale, shift
+
+    @_quiet_floating_point
+    def perform(self, node, inputs, output_storage):
+        x = inputs[0]
+        scale, shift = self._scale_and_shift(inputs)
+        mean = x.mean(axis=self.axes, keepdims=True)
+        output = x - mean
+        variance = np.square(output).mean(axis=self.axes, keepdims=True)
+        stdev = np.sqrt(variance + self.epsilon)
+        output *= scale / stdev if scale is not None else 1 / stdev
+        if shift is not None:
+            output += shift
+        for storage, value in zip(output_storage, (output, mean, stdev)):
+            storage[0] = value
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        shape = input_shapes[0]
+        statistic = tuple(1 if axis in self.axes else size
+                          for axis, size in enumerate(shape))
+        return [shape, statistic, statistic]
+
+    def pullback(self, inputs, outputs, output_grads):
+        x = inputs[0]
+        scale, shift = self._scale_and_shift(inputs)
+        _, mean, stdev = outputs
+        present = [not isinstance(grad.type, DisconnectedType)
+                   for grad in output_grads]
+        grad_op = BatchNormalizationTrainGrad(self.axes, self.has_scale,
+                                              *present)
+        grad_inputs = [x] + ([scale] if scale is not None else [])
+        grad_inputs += [mean, stdev]
+        grad_inputs += [grad for grad, given in zip(output_grads, present)
+                        if given]
+        g_x, g_scale, g_shift = grad_op(*grad_inputs)
+        grads = [g_x]
+        if self.has_scale:
+            grads.append(g_scale)
+        if self.has_shift:
+            grads.append(g_shift)
+        return grads
+
+
+class BatchNormalizationTrainGrad(Op):
+    """The gradient of :class:`BatchNormalizationTrain`:
+    ``(g_x, g_scale, g_shift)`` from `x`, the scale if any, the statistics
+    and the output gradients that are connected.
+
+    Parameters
+    ----------
+    axes : tuple of int
+        The normalization axes.
+    has_scale : bool
+        Whether the forward operation had a scale input.
+    g_output, g_mean, g_stdev : bool
+        Which output gradients the node takes (the others are
+        disconnected).
+    """
+    __props__ = ('axes', 'has_scale', 'g_output', 'g_mean', 'g_stdev')
+
+    def __init__(self, axes, has_scale, g_output, g_mean, g_stdev):
+        self.axes = tuple(axes)
+        self.has_scale = bool(has_scale)
+        self.g_output = bool(g_output)
+        self.g_mean = bool(g_mean)
+        self.g_stdev = bool(g_stdev)
+
+    def make_node(self, *inputs):
+        inputs = [pt.as_tensor_variable(value) for value in inputs]
+        expected = (1 + self.has_scale + 2 + self.g_output + self.g_mean
+                    + self.g_stdev)
+        if len(inputs) != expected:
+            raise TypeError('this operation takes {} inputs, got {}'.format(
+                expected, len(inputs)))
+        x = inputs[0]
+        statistic = _statistic_type(x.type, self.axes)
+        return Apply(self, inputs, [x.type(), statistic(), statistic()])
+
+    def _unpack(self, inputs):
+        """(x, scale, mean, stdev, g_output, g_mean, g_stdev), None for the
+        absent ones."""
+        inputs = list(inputs)
+        x = inputs.pop(0)
+        scale = inputs.pop(0) if self.has_scale else None
+        mean, stdev = inputs.pop(0), inputs.pop(0)
+        grads = [inputs.pop(0) if given else None
+                 for given in (self.g_output, self.g_mean, self.g_stdev)]
+        return [x, scale, mean, stdev] + grads
+
+    @_quiet_floating_point
+    def perform(self, node, inputs, output_storage):
+        x, scale, mean, stdev, g_output, g_mean, g_stdev = self._unpack(
+            inputs)
+        count = _element_count(x.shape, self.axes)
+        x_hat = x - mean
+        x_hat /= stdev
+        statistic_shape = mean.shape
+        if g_output is not None:
+            g_shift = g_output.sum(axis=self.axes, keepdims=True)
+            g_scale = (g_output * x_hat).sum(axis=self.axes, keepdims=True)
+            g_x = x_hat * (-g_scale / count)
+            g_x += g_output
+            g_x -= g_shift / count
+            g_x *= scale / stdev if scale is not None else 1 / stdev
+        else:
+            g_shift = np.zeros(statistic_shape, dtype=x.dtype)
+            g_scale = np.zeros(statistic_shape, dtype=x.dtype)
+            g_x = np.zeros_like(x)
+        if g_mean is not None:
+            g_x += g_mean / count
+        if g_stdev is not None:
+            x_hat *= g_stdev / count
+            g_x += x_hat
+        for storage, value in zip(output_storage, (g_x, g_scale, g_shift)):
+            storage[0] = value
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        shape = input_shapes[0]
+        statistic = tuple(1 if axis in self.axes else size
+                          for axis, size in enumerate(shape))
+        return [shape, statistic, statistic]
+
+    def _expression(self, inputs):
+        """The outputs as a PyTensor expression of the inputs (the closed
+        form of the module notes), to differentiate."""
+        x, scale, mean, stdev, g_output, g_mean, g_stdev = self._unpack(
+            inputs)
+        count = pt.cast(pt.prod([x.shape[axis] for axis in self.axes]),
+                        x.dtype)
+        x_hat = (x - mean) / stdev
+        g_x = pt.zeros_like(x)
+        g_scale = g_shift = pt.zeros_like(mean)
+        if g_output is not None:
+            g_shift = g_output.sum(axis=self.axes, keepdims=True)
+            g_scale = (g_output * x_hat).sum(axis=self.axes, keepdims=True)
+            factor = scale / stdev if scale is not None else 1 / stdev
+            g_x = factor * (g_output - g_shift / count
+                            - x_hat * (g_scale / count))
+        if g_mean is not None:
+            g_x = g_x + g_mean / count
+        if g_stdev is not None:
+            g_x = g_x + x_hat * (g_stdev / count)
+        return [g_x, g_scale, g_shift]
+
+    def pullback(self, inputs, outputs, output_grads):
+        # Differentiate the closed form on stand-ins of the inputs: the
+        # statistics are themselves functions of x in the real graph, and
+        # PyTensor adds that path through the forward operation's own
+        # gradient.
+        stand_ins = [value.type() for value in inputs]
+        pairs = [(expression, grad) for expression, grad in
+                 zip(self._expression(stand_ins), output_grads)
+                 if not isinstance(grad.type, DisconnectedType)]
+        if not pairs:
+            return [pt.zeros_like(value) for value in inputs]
+        grads = pytensor.gradient.pullback(
+            [expression for expression, _ in pairs], stand_ins,
+            [grad for _, grad in pairs], disconnected_inputs='ignore')
+        return clone_replace(grads, replace=dict(zip(stand_ins, inputs)))
+
+
+register_perform_in_object_mode(BatchNormalizationTrain)
+register_perform_in_object_mode(BatchNormalizationTrainGrad)
+
+
+def batch_normalization_train(input_, scale=None, shift=None, axes=(0,),
+                              epsilon=1e-4):
+    """Normalize `input_` by its minibatch statistics.
+
+    Parameters
+    ----------
+    input_ : tensor variable
+        A floating-point tensor.
+    scale, shift : tensor variables, optional
+        Broadcastable like the statistics: the input's ndim and dtype, size
+        1 on the normalization axes. Omitted: 1 and 0.
+    axes : int or tuple of int
+        The normalization axes (0, the batch axis, by default).
+    epsilon : float
+        Added to the variance.
+
+    Returns
+    -------
+    output, mean, stdev : tensor variables
+        The normalized input and the statistics, which keep the
+        normalization axes with size 1.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.ops import batch_normalization_train
+    >>> x = pt.matrix('x')
+    >>> y, mean, stdev = batch_normalization_train(x, epsilon=0)
+    >>> y.eval({x: numpy.array([[1., 10.], [3., 30.]])})
+    array([[-1., -1.],
+           [ 1.,  1.]])
+
+    """
+    input_ = pt.as_tensor_variable(input_)
+    axes = _normalized_axes(axes, input_.ndim)
+    if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real)
+            or not epsilon >= 0 or not np.isfinite(epsilon)):
+        raise ValueError('epsilon must be a finite number >= 0, got '
+                         '{!r}'.format(epsilon))
+    op = BatchNormalizationTrain(axes, epsilon, scale is not None,
+                                 shift is not None)
+    inputs = [value for value in (scale, shift) if value is not None]
+    return op(input_, *inputs)

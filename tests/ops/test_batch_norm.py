@@ -1,0 +1,146 @@
+import numpy
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.gradient import verify_grad
+
+from blocks.ops import batch_normalization_train
+from blocks.ops.batch_norm import (BatchNormalizationTrain,
+                                   BatchNormalizationTrainGrad)
+
+# Python linker: the operations run their NumPy code under every linker,
+# and this one compiles fastest.
+MODE = 'FAST_COMPILE'
+RNG = numpy.random.default_rng(3)
+
+
+def reference(x, scale, shift, axes, epsilon):
+    """Batch normalization in float64 NumPy."""
+    x = x.astype('float64')
+    mean = x.mean(axis=axes, keepdims=True)
+    stdev = numpy.sqrt(((x - mean) ** 2).mean(axis=axes, keepdims=True)
+                       + epsilon)
+    output = (x - mean) / stdev
+    if scale is not None:
+        output = output * scale
+    if shift is not None:
+        output = output + shift
+    return output, mean, stdev
+
+
+def statistic_like(x, axes):
+    shape = [1 if axis in axes else size for axis, size in enumerate(x.shape)]
+    return RNG.normal(size=shape).astype(x.dtype)
+
+
+def statistic_variable(value, axes):
+    return pt.tensor(dtype=value.dtype, shape=tuple(
+        1 if axis in axes else None for axis in range(value.ndim)))
+
+
+@pytest.mark.parametrize('shape, axes', [((5, 3), (0,)),
+                                         ((4, 3, 2, 5), (0, 2, 3))])
+@pytest.mark.parametrize('learned', [(True, True), (False, False),
+                                     (True, False)])
+def test_forward_matches_numpy(shape, axes, learned):
+    x_value = RNG.normal(2.0, 3.0, size=shape).astype('float32')
+    scale = statistic_like(x_value, axes) if learned[0] else None
+    shift = statistic_like(x_value, axes) if learned[1] else None
+    x = pt.tensor(dtype='float32', shape=(None,) * len(shape))
+    inputs, values = [x], [x_value]
+    symbolic = {}
+    for name, value in (('scale', scale), ('shift', shift)):
+        symbolic[name] = None
+        if value is not None:
+            symbolic[name] = statistic_variable(value, axes)
+            inputs.append(symbolic[name])
+            values.append(value)
+    outputs = batch_normalization_train(x, symbolic['scale'],
+                                        symbolic['shift'], axes, 1e-3)
+    results = pytensor.function(inputs, outputs, mode=MODE)(*values)
+    for result, expected in zip(results,
+                                reference(x_value, scale, shift, axes, 1e-3)):
+        assert result.dtype == numpy.float32
+        numpy.testing.assert_allclose(result, expected, rtol=1e-5,
+                                      atol=1e-5)
+
+
+def test_infer_shape_does_not_compute_the_normalization():
+    x = pt.tensor4('x')
+    y, mean, _ = batch_normalization_train(x, axes=(0, 2, 3))
+    function = pytensor.function([x], [y.shape, mean.shape], mode='FAST_RUN')
+    assert not any(isinstance(node.op, BatchNormalizationTrain)
+                   for node in function.maker.fgraph.apply_nodes)
+    shapes = function(numpy.zeros((2, 3, 4, 5), dtype=x.dtype))
+    assert [list(shape) for shape in shapes] == [[2, 3, 4, 5], [1, 3, 1, 1]]
+
+
+def bn_cost(axes):
+    """A cost of every output of the operation, so that the gradient
+    operation gets all three output gradients."""
+    def cost(x, scale, shift):
+        output, mean, stdev = batch_normalization_train(x, scale, shift,
+                                                        axes, 0.1)
+        weights = pt.constant(RNG.normal(size=(3, 4)))
+        return ((output * weights[:, None, :]).sum() + (mean ** 2).sum()
+                + pt.log(stdev).sum())
+    return cost
+
+
+def test_gradient_of_every_input_and_output():
+    x = RNG.normal(size=(3, 2, 4))
+    scale = RNG.normal(size=(1, 2, 4))
+    shift = RNG.normal(size=(1, 2, 4))
+    verify_grad(bn_cost((0,)), [x, scale, shift], rng=RNG, mode=MODE)
+
+
+def test_gradient_is_differentiable_again():
+    axes = (0, 1)
+
+    def input_gradient(x, scale, shift):
+        return pytensor.grad(bn_cost(axes)(x, scale, shift), x)
+
+    x = RNG.normal(size=(3, 2, 4))
+    scale = RNG.normal(size=(1, 1, 4))
+    shift = RNG.normal(size=(1, 1, 4))
+    verify_grad(input_gradient, [x, scale, shift], rng=RNG, mode=MODE,
+                abs_tol=1e-5, rel_tol=1e-5)
+
+
+def test_gradient_uses_the_closed_form_operation():
+    x = pt.matrix('x')
+    output, _, _ = batch_normalization_train(x)
+    gradient = pytensor.grad(output.sum(), x)
+    assert isinstance(gradient.owner.op, BatchNormalizationTrainGrad)
+    value = RNG.normal(size=(4, 3))
+    # d(sum of normalized columns)/dx is zero: each column sums to 0.
+    numpy.testing.assert_allclose(gradient.eval({x: value}),
+                                  numpy.zeros((4, 3)), atol=1e-7)
+
+
+def test_bad_axes_epsilon_and_statistic_shapes():
+    x = pt.matrix('x')
+    with pytest.raises(ValueError, match=r'distinct axes of a 2-d input, '
+                                         r'got \(0, 2\)'):
+        batch_normalization_train(x, axes=(0, 2))
+    with pytest.raises(ValueError, match='epsilon must be a finite number '
+                                         '>= 0, got -1'):
+        batch_normalization_train(x, epsilon=-1)
+    with pytest.raises(TypeError, match='scale must have the input.s ndim '
+                                        'and dtype and size 1 on the '
+                                        r'normalization axes \(0,\)'):
+        batch_normalization_train(x, scale=pt.matrix('scale'))
+    with pytest.raises(TypeError, match='floating-point input'):
+        batch_normalization_train(pt.imatrix('x'))
+
+
+def test_numba_linker_runs_the_operations():
+    x = pt.matrix('x')
+    output, mean, stdev = batch_normalization_train(x)
+    gradient = pytensor.grad((output ** 2).sum() + mean.sum(), x)
+    outputs = [output, mean, stdev, gradient]
+    value = RNG.normal(size=(4, 3))
+    numba = pytensor.function([x], outputs, mode='NUMBA')(value)
+    python = pytensor.function([x], outputs, mode=MODE)(value)
+    for result, expected in zip(numba, python):
+        numpy.testing.assert_allclose(result, expected)
