@@ -15,50 +15,38 @@ rewrite :func:`blocks.graph.bn.apply_batch_normalization`.
 
 Two formulations of training mode (``conserve_memory``)
 -------------------------------------------------------
-``conserve_memory=True`` (the default) builds training mode as one fused
-operation (an inlined :class:`~pytensor.compile.builders.OpFromGraph`) whose
-gradient is the closed form
+``conserve_memory=True`` (the default) computes training mode with the
+fused operation :func:`blocks.ops.batch_normalization_train`, whose gradient
+is the closed form
 
 .. math:: \frac{\partial L}{\partial x} = \frac{1}{\sigma_B}\left(
    g - \overline{g} - \hat{x}\,\overline{g\hat{x}}\right),\quad
    g = \gamma \frac{\partial L}{\partial y},\quad
    \hat x = \frac{x - \mu_B}{\sigma_B}
 
-which needs only the input ``x`` and the per-feature statistics: the
-backward pass recomputes :math:`\hat x` inside its fused loops instead of
-keeping input-sized intermediates such as :math:`x - \mu_B` alive.
-``conserve_memory=False`` builds the plain expression
-``(x - mean) * (scale / stdev) + shift`` and lets automatic
-differentiation derive the gradient. Inference mode and ``mean_only``
-bricks always use the plain expression (their backward pass keeps nothing
-input-sized).
+computed by a second operation from the input and the per-feature
+statistics alone: the backward pass keeps nothing input-sized from the
+forward pass. Each layer is then two graph nodes instead of the hundred or
+so of the automatic gradient, which makes deep networks compile several
+times faster. ``conserve_memory=False`` builds the plain expression
+``(x - mean) * (scale / stdev) + shift`` and lets automatic differentiation
+derive the gradient; use it where the fused operations cannot run (the JAX
+backend). Inference mode and ``mean_only`` bricks always use the plain
+expression (their backward pass keeps nothing input-sized).
 
 Measured with ``python -m benchmarks.bn_memory --steps 5`` (one SGD step
 through 4 stacked training-mode BN + tanh layers on a 4096 x 1024 float32
 input (16 MiB), gradients for the input and every scale and shift; each
 setting in its own process; peak = tracemalloc peak of the NumPy arrays
-allocated during one step with the C linker; step time = median, on a
-shared 2-core machine, so +-20 %):
+allocated during one step; step time = median, on a shared 2-core machine,
+so +-20 %):
 
 =====================  ==================  ===========  ===============
 setting                peak (C linker)     step (C)     step (Numba)
 =====================  ==================  ===========  ===============
-conserve_memory=True   160 MiB             736 ms       810 ms
-conserve_memory=False  144 MiB             585 ms       1666 ms [#]_
+conserve_memory=True   96 MiB              491 ms       428 ms
+conserve_memory=False  144 MiB             612 ms       541 ms
 =====================  ==================  ===========  ===============
-
-.. [#] an earlier run gave 842 ms (True) and 679 ms (False) with Numba at
-   batch 4096: the Numba timings are within noise of each other.
-
-So on PyTensor 3 the closed-form gradient does **not** save memory: the
-plain expression's automatic gradient, after PyTensor's elementwise fusion,
-keeps no more input-sized buffers than the fused op's backward pass, which
-needs a few extra input-sized temporaries of its own (the fused op is
-inlined before compilation, so both go through the same rewrites). The flag
-is kept (with Blocks' default, True) because it selects a genuinely
-different graph, and the closed form remains useful where autodiff graphs
-are not fused; set ``conserve_memory=False`` for the leanest and, with the
-C linker, fastest step.
 
 """
 import numbers
@@ -112,9 +100,10 @@ class BatchNormalization(RNGMixin, Feedforward):
         One flag per axis of `input_dim`; True means "also average over this
         axis" (the statistics then have size 1 on it). All False by default.
     conserve_memory : bool, optional
-        Use the fused training-mode operation whose backward pass keeps
-        only input-sized state (True, default) or the plain expression
-        (False); see the module documentation for measurements.
+        Compute training mode with the fused operation, whose backward pass
+        keeps nothing input-sized from the forward pass (True, default), or
+        with the plain expression (False); see the module documentation
+        for measurements.
     epsilon : float, optional
         Added to the minibatch variance in training mode (1e-4).
     scale_init, shift_init : initialization schemes, optional
