@@ -146,17 +146,22 @@ def summarize(measurements):
 
 def run(quick=False, depths=DEPTHS, repeats=None, verbose=True):
     """All depths and routes, each in a fresh process; `repeats` processes
-    per measurement (median), 1 with `quick`, else 3."""
+    per measurement (median), 3 with `quick`, else 5. The routes alternate
+    within each repeat, so that a change of the machine's load affects both
+    alike."""
     import statistics
-    repeats = repeats or (1 if quick else 3)
+    repeats = repeats or (3 if quick else 5)
     run_worker(min(depths), 'rewrite')  # warm-up: C code on disk
     measurements = []
     for depth in depths:
+        results = {route: [] for route in ROUTES}
+        for _ in range(repeats):
+            for route in ROUTES:
+                results[route].append(run_worker(depth, route))
         for route in ROUTES:
-            results = [run_worker(depth, route) for _ in range(repeats)]
-            good = [r for r in results if 'error' not in r]
+            good = [r for r in results[route] if 'error' not in r]
             if not good:
-                measurement = results[0]
+                measurement = results[route][0]
             else:
                 measurement = dict(good[0])
                 for key in ('build_seconds', 'compile_seconds',
@@ -180,7 +185,7 @@ def run(quick=False, depths=DEPTHS, repeats=None, verbose=True):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true',
-                        help='one process per measurement')
+                        help='3 processes per measurement instead of 5')
     parser.add_argument('--depths', nargs='+', type=int, default=DEPTHS)
     parser.add_argument('--worker', nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -360,8 +360,10 @@ def get_population_moving_average_updates(training_graph, alpha=0.1,
         averaged = []
         for index, population in populations:
             values = [estimates[index] for estimates in brick_estimates]
-            averaged.append((population, sum(values[1:], values[0])
-                             / len(values)))
+            estimate = values[0]
+            if len(values) > 1:
+                estimate = sum(values[1:], estimate) / len(values)
+            averaged.append((population, estimate))
         finite = None
         if skip_nonfinite:
             finite = pt.all([pt.all(pt.isfinite(value))
