@@ -116,6 +116,17 @@ class BatchNormalizationTrain(Op):
     has_scale, has_shift : bool
         Whether the node takes a scale (shift) input; without one the scale
         is 1 (the shift 0).
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> x = pt.tensor4('x')
+    >>> op = BatchNormalizationTrain((0, 2, 3), 1e-4, has_scale=False,
+    ...                              has_shift=False)
+    >>> output, mean, stdev = op(x)
+    >>> mean.type.shape  # one statistic per channel
+    (1, None, 1, 1)
+
     """
     __props__ = ('axes', 'epsilon', 'has_scale', 'has_shift')
 
@@ -201,6 +212,16 @@ class BatchNormalizationTrainGrad(Op):
     g_output, g_mean, g_stdev : bool
         Which output gradients the node takes (the others are
         disconnected).
+
+    Examples
+    --------
+    >>> import pytensor, pytensor.tensor as pt
+    >>> x = pt.matrix('x')
+    >>> output, _, _ = batch_normalization_train(x)
+    >>> gradient = pytensor.grad((output ** 3).sum(), x)
+    >>> type(gradient.owner.op).__name__
+    'BatchNormalizationTrainGrad'
+
     """
     __props__ = ('axes', 'has_scale', 'g_output', 'g_mean', 'g_stdev')
 
