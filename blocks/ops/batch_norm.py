@@ -70,6 +70,14 @@ def _statistic_type(input_type, axes):
     return TensorType(input_type.dtype, shape=shape)
 
 
+def _input_and_statistic_shapes(input_shape, axes):
+    """Output shapes of both operations: the input's, then twice that of
+    the statistics."""
+    statistic = tuple(1 if axis in axes else size
+                      for axis, size in enumerate(input_shape))
+    return [input_shape, statistic, statistic]
+
+
 def _check_float(variable, role):
     if variable.type.dtype not in ('float16', 'float32', 'float64'):
         raise TypeError('batch normalization needs a floating-point {}, got '
@@ -172,10 +180,7 @@ class BatchNormalizationTrain(Op):
             storage[0] = value
 
     def infer_shape(self, fgraph, node, input_shapes):
-        shape = input_shapes[0]
-        statistic = tuple(1 if axis in self.axes else size
-                          for axis, size in enumerate(shape))
-        return [shape, statistic, statistic]
+        return _input_and_statistic_shapes(input_shapes[0], self.axes)
 
     def pullback(self, inputs, outputs, output_grads):
         x = inputs[0]
@@ -282,10 +287,7 @@ class BatchNormalizationTrainGrad(Op):
             storage[0] = value
 
     def infer_shape(self, fgraph, node, input_shapes):
-        shape = input_shapes[0]
-        statistic = tuple(1 if axis in self.axes else size
-                          for axis, size in enumerate(shape))
-        return [shape, statistic, statistic]
+        return _input_and_statistic_shapes(input_shapes[0], self.axes)
 
     def _expression(self, inputs):
         """The outputs as a PyTensor expression of the inputs (the closed

@@ -14,6 +14,8 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
+from blocks.ops._numba import register_perform_in_object_mode
+
 __all__ = ['VectorizedUnary', 'VECTORIZED_UFUNCS']
 
 #: The NumPy ufuncs :class:`VectorizedUnary` accepts.
@@ -56,3 +58,6 @@ class VectorizedUnary(Op):
 
     def infer_shape(self, fgraph, node, input_shapes):
         return input_shapes
+
+
+register_perform_in_object_mode(VectorizedUnary)
