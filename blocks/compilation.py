@@ -17,8 +17,11 @@ step (and, without a linked BLAS, two that make the step slower):
 ``inplace_elemwise``
     PyTensor's in-place elementwise rewrite validates every candidate
     against the whole graph, so its cost grows quadratically with the graph.
-    Without it the step allocates a few more temporaries, which the
-    measurements below do not show.
+    The ``'auto'`` mode makes only the parameter updates in place
+    (:class:`InplaceUpdates`: the new value overwrites the old one, as in
+    PyTorch's optimizers), with a single validation; other temporaries are
+    allocated anew. On the wide BN-MLP of the benchmarks this cut the
+    updates from 2.5 to 1.4 ms per step.
 ``local_remove_useless_assert``
     Shared variables have no static shape, so every elementwise operation
     between two parameters gets an assertion that their shapes broadcast.
@@ -62,7 +65,8 @@ Fast cycle detection
     outputs; with ``cycle_detection='regular'`` each validation walks all
     outputs (a training step has several per layer), so validation grows
     quadratically. The 'auto' mode compiles with ``'fast'``, which only
-    restricts in-place rewrites, already left out above: a 50-layer
+    restricts in-place rewrites (:class:`InplaceUpdates` checks its few
+    replacements fully): a 50-layer
     batch-normalized training step compiled in 18 s of CPU instead of 22 s.
 
 What is computed does not change: rewrites are only left out, one added
@@ -85,15 +89,17 @@ import warnings
 import pytensor
 from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.graph.utils import InconsistencyError
 from pytensor.scalar import Tanh
 from pytensor.tensor.elemwise import Elemwise
+from pytensor.tensor.rewriting.elemwise import InplaceElemwiseOptimizer
 from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from blocks.config import config
 from blocks.ops.vectorized import VectorizedUnary
 
-__all__ = ['compile_function', 'default_mode', 'auto_mode',
+__all__ = ['compile_function', 'default_mode', 'auto_mode', 'InplaceUpdates',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
 
 #: The ``fast_run`` rewrites the ``'auto'`` mode leaves out (see above).
@@ -133,6 +139,88 @@ def vectorize_transcendental(fgraph, node):
     return [VectorizedUnary(ufunc)(x)]
 
 
+# Where PyTensor's own in-place rewrites run, after fusion.
+_INPLACE_UPDATES_POSITION = 50.5
+
+
+class InplaceUpdates(InplaceElemwiseOptimizer):
+    """Make each elementwise node that computes a shared variable's update
+    write into that variable, as PyTensor's ``inplace_elemwise`` would, but
+    trying only those nodes, all in one validation.
+
+    Examples
+    --------
+    >>> import numpy, pytensor
+    >>> w = pytensor.shared(numpy.ones(3), name='w')
+    >>> step = compile_function([], [], updates=[(w, w - 0.5 * w ** 2)])
+    >>> [node.op.destroy_map for node in step.maker.fgraph.apply_nodes]
+    [{0: [0]}]
+
+    """
+
+    def apply(self, fgraph):
+        """Rewrite `fgraph`; returns how many updates were made in place."""
+        candidates = list(self._update_candidates(fgraph))
+        if not candidates:
+            return 0
+        handler = fgraph.destroy_handler
+        algo = handler.algo
+        # 'fast' cycle detection refuses to destroy a variable read by
+        # several nodes, which every parameter is (the forward and backward
+        # products read it); the full ordering check is one pass over the
+        # graph, affordable for these few replacements.
+        handler.algo = 'regular'
+        try:
+            return self._replace(fgraph, candidates)
+        finally:
+            handler.algo = algo
+
+    def _update_candidates(self, fgraph):
+        """(node, in-place node) for each update computed by an elementwise
+        node that reads the variable it updates."""
+        for output_index, input_index in (fgraph.update_mapping
+                                          or {}).items():
+            new_value = fgraph.outputs[output_index]
+            target = fgraph.inputs[input_index]
+            node = new_value.owner
+            if (node is None or not isinstance(node.op, Elemwise)
+                    or node.op.destroy_map or target not in node.inputs
+                    or target.type != new_value.type):
+                continue
+            pattern = {node.outputs.index(new_value):
+                       [node.inputs.index(target)]}
+            inplace = self.create_inplace_node(node, pattern)
+            if inplace.op.destroy_map == pattern:
+                yield node, inplace
+
+    def _replace(self, fgraph, candidates):
+        """Replace all candidates at once, or one by one if that fails;
+        returns how many were replaced."""
+        reason = 'inplace_updates'
+        try:
+            fgraph.replace_all_validate(
+                [pair for node, inplace in candidates
+                 for pair in zip(node.outputs, inplace.outputs)],
+                reason=reason)
+            return len(candidates)
+        except InconsistencyError:
+            pass
+        replaced = 0
+        for node, inplace in candidates:
+            try:
+                fgraph.replace_all_validate(
+                    list(zip(node.outputs, inplace.outputs)), reason=reason)
+                replaced += 1
+            except InconsistencyError:
+                pass
+        return replaced
+
+    @classmethod
+    def print_profile(cls, stream, prof, level=0):
+        print('{}{} {} nodes in place'.format('    ' * level, cls.__name__,
+                                              prof), file=stream)
+
+
 #: Also left out when PyTensor has no BLAS to link (``blas__ldflags`` empty):
 #: its fallback ``Gemm`` is 3x slower than ``Dot22`` (NumPy's BLAS) followed
 #: by a fused elementwise update.
@@ -159,7 +247,8 @@ def auto_mode():
         (dfs_rewriter(inline_softmax, name='inline_softmax'),
          _INLINE_SOFTMAX_POSITION),
         (dfs_rewriter(vectorize_transcendental,
-                      name='vectorize_transcendental'), _VECTORIZE_POSITION))
+                      name='vectorize_transcendental'), _VECTORIZE_POSITION),
+        (InplaceUpdates(), _INPLACE_UPDATES_POSITION))
 
 
 _AUTO_MODE = None

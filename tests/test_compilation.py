@@ -113,3 +113,15 @@ def test_auto_mode_compiles_softmax_with_the_c_linker():
     value = numpy.array([[1.0, 2.0, 3.0]], dtype=x.dtype)
     expected = value - numpy.log(numpy.exp(value).sum())
     numpy.testing.assert_allclose(function(value), expected, rtol=1e-6)
+
+
+def test_auto_mode_updates_parameters_in_place():
+    inputs, outputs, updates, data, weights = softmax_regression_step()
+    function = compile_function(inputs, outputs, updates=updates)
+    buffer = weights.get_value(borrow=True)
+    expected = numpy_step(data, buffer.copy())[2]
+    function(*data)
+    # The weights are read by the forward and the backward products, which
+    # PyTensor's fast cycle detection alone would refuse to overwrite.
+    assert weights.get_value(borrow=True) is buffer
+    numpy.testing.assert_allclose(buffer, expected, rtol=1e-5, atol=1e-6)
