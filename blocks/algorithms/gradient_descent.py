@@ -19,8 +19,10 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 
 from blocks.compilation import compile_function
+from blocks.config import config
 from blocks.algorithms.step_rules import Scale, l2_norm
 from blocks.graph import ComputationGraph
+from blocks.utils import change_recursion_limit
 
 __all__ = ['TrainingAlgorithm', 'UpdatesAlgorithm', 'GradientDescent']
 
@@ -388,9 +390,12 @@ class GradientDescent(UpdatesAlgorithm):
                                  'shared variable with role PARAMETER; pass '
                                  'parameters='.format(cost))
             logger.info('Taking the cost gradient')
-            gradients = OrderedDict(zip(parameters, pytensor.grad(
-                cost, parameters, known_grads=known_grads,
-                consider_constant=consider_constant)))
+            # PyTensor's gradient recurses along the graph, one layer after
+            # another: deep networks need more than Python's default limit.
+            with change_recursion_limit(config.recursion_limit):
+                gradients = OrderedDict(zip(parameters, pytensor.grad(
+                    cost, parameters, known_grads=known_grads,
+                    consider_constant=consider_constant)))
         self.parameters = parameters
         self.gradients = gradients
         self.total_gradient_norm = l2_norm(

@@ -390,8 +390,8 @@ class BatchNormalization(RNGMixin, Feedforward):
         statistics in training mode."""
         self._check_input(input_)
         training = self.training_mode
-        scale = pt.shape_padleft(self.scale) if self._learns_scale else None
-        shift = pt.shape_padleft(self.shift) if self.learn_shift else None
+        scale = self.scale if self._learns_scale else None
+        shift = self.shift if self.learn_shift else None
         if training and self._uses_fused_operation():
             output, mean, stdev = batch_normalization_train(
                 input_, scale, shift, self.normalization_axes, self.epsilon)
@@ -400,7 +400,10 @@ class BatchNormalization(RNGMixin, Feedforward):
                 mean, stdev = self._compute_training_statistics(input_)
             else:
                 mean, stdev = self._population_statistics_padded()
-            output = self._normalize(input_, mean, stdev, scale, shift)
+            output = self._normalize(
+                input_, mean, stdev,
+                *[None if parameter is None else pt.shape_padleft(parameter)
+                  for parameter in (scale, shift)])
         self._annotate_statistics(application_call, training, mean, stdev)
         return output
 

@@ -62,20 +62,18 @@ def _normalized_axes(axes, ndim):
     return tuple(sorted(int(axis) % ndim for axis in axes))
 
 
-def _statistic_type(input_type, axes):
-    """The type of the per-feature statistics: the input's, with size 1 on
-    the normalization axes."""
+def _statistic_shape(input_shape, axes, ndim=None):
+    """The shape of the per-feature statistics: the input's, with size 1 on
+    the normalization axes; without the batch axis when `ndim` is one less
+    than the input's."""
     shape = tuple(1 if axis in axes else size
-                  for axis, size in enumerate(input_type.shape))
-    return TensorType(input_type.dtype, shape=shape)
+                  for axis, size in enumerate(input_shape))
+    return shape[len(shape) - (len(shape) if ndim is None else ndim):]
 
 
-def _input_and_statistic_shapes(input_shape, axes):
-    """Output shapes of both operations: the input's, then twice that of
-    the statistics."""
-    statistic = tuple(1 if axis in axes else size
-                      for axis, size in enumerate(input_shape))
-    return [input_shape, statistic, statistic]
+def _statistic_type(input_type, axes, ndim=None):
+    return TensorType(input_type.dtype,
+                      shape=_statistic_shape(input_type.shape, axes, ndim))
 
 
 def _check_float(variable, role):
@@ -85,16 +83,21 @@ def _check_float(variable, role):
 
 
 def _check_statistic_like(variable, role, input_, axes):
-    """`variable` must broadcast like a statistic of `input_`: same ndim and
-    dtype, static size 1 on the normalization axes."""
-    expected = _statistic_type(input_.type, axes)
-    if (variable.type.ndim != input_.type.ndim
+    """`variable` must broadcast like a statistic of `input_`: its dtype,
+    its ndim (or one less, without the batch axis 0 when that axis is
+    normalized) and static size 1 on the normalization axes."""
+    dropped = input_.type.ndim - variable.type.ndim
+    if (dropped not in (0, 1) or (dropped and 0 not in axes)
             or variable.type.dtype != input_.type.dtype
-            or not all(variable.type.broadcastable[axis] for axis in axes)):
+            or not all(variable.type.broadcastable[axis - dropped]
+                       for axis in axes if axis >= dropped)):
         raise TypeError(
-            'the batch normalization {} must have the input\'s ndim and dtype '
-            'and size 1 on the normalization axes {} (like {}), got {}'
-            .format(role, axes, expected, variable.type))
+            'the batch normalization {} must have the input\'s dtype, its '
+            'ndim or one less (no batch axis), and size 1 on the '
+            'normalization axes {} (like {} or {}), got {}'.format(
+                role, axes, _statistic_type(input_.type, axes),
+                _statistic_type(input_.type, axes, input_.type.ndim - 1),
+                variable.type))
 
 
 def _quiet_floating_point(perform):
@@ -157,6 +160,10 @@ class BatchNormalizationTrain(Op):
                 value = pt.as_tensor_variable(value)
                 _check_statistic_like(value, role, x, self.axes)
                 inputs.append(value)
+        if len({value.type.ndim for value in inputs[1:]}) > 1:
+            raise TypeError('the batch normalization scale and shift must '
+                            'have the same ndim, got {} and {}'.format(
+                                inputs[1].type, inputs[2].type))
         statistic = _statistic_type(x.type, self.axes)
         return Apply(self, inputs, [x.type(), statistic(), statistic()])
 
@@ -180,7 +187,8 @@ class BatchNormalizationTrain(Op):
             storage[0] = value
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return _input_and_statistic_shapes(input_shapes[0], self.axes)
+        statistic = _statistic_shape(input_shapes[0], self.axes)
+        return [input_shapes[0], statistic, statistic]
 
     def pullback(self, inputs, outputs, output_grads):
         x = inputs[0]
@@ -188,8 +196,10 @@ class BatchNormalizationTrain(Op):
         _, mean, stdev = outputs
         present = [not isinstance(grad.type, DisconnectedType)
                    for grad in output_grads]
+        parameter_ndim = inputs[-1].ndim if len(inputs) > 1 else x.ndim
         grad_op = BatchNormalizationTrainGrad(self.axes, self.has_scale,
-                                              *present)
+                                              *present,
+                                              parameter_ndim=parameter_ndim)
         grad_inputs = [x] + ([scale] if scale is not None else [])
         grad_inputs += [mean, stdev]
         grad_inputs += [grad for grad, given in zip(output_grads, present)
@@ -217,6 +227,9 @@ class BatchNormalizationTrainGrad(Op):
     g_output, g_mean, g_stdev : bool
         Which output gradients the node takes (the others are
         disconnected).
+    parameter_ndim : int, optional
+        The ndim of the scale and shift gradients: the input's (default), or
+        one less for parameters without the batch axis.
 
     Examples
     --------
@@ -228,14 +241,17 @@ class BatchNormalizationTrainGrad(Op):
     'BatchNormalizationTrainGrad'
 
     """
-    __props__ = ('axes', 'has_scale', 'g_output', 'g_mean', 'g_stdev')
+    __props__ = ('axes', 'has_scale', 'g_output', 'g_mean', 'g_stdev',
+                 'parameter_ndim')
 
-    def __init__(self, axes, has_scale, g_output, g_mean, g_stdev):
+    def __init__(self, axes, has_scale, g_output, g_mean, g_stdev,
+                 parameter_ndim=None):
         self.axes = tuple(axes)
         self.has_scale = bool(has_scale)
         self.g_output = bool(g_output)
         self.g_mean = bool(g_mean)
         self.g_stdev = bool(g_stdev)
+        self.parameter_ndim = parameter_ndim
 
     def make_node(self, *inputs):
         inputs = [pt.as_tensor_variable(value) for value in inputs]
@@ -245,8 +261,14 @@ class BatchNormalizationTrainGrad(Op):
             raise TypeError('this operation takes {} inputs, got {}'.format(
                 expected, len(inputs)))
         x = inputs[0]
-        statistic = _statistic_type(x.type, self.axes)
-        return Apply(self, inputs, [x.type(), statistic(), statistic()])
+        parameter = _statistic_type(x.type, self.axes, self.parameter_ndim)
+        return Apply(self, inputs, [x.type(), parameter(), parameter()])
+
+    def _parameter_shaped(self, statistic):
+        """A per-feature gradient with the parameters' ndim."""
+        if self.parameter_ndim in (None, statistic.ndim):
+            return statistic
+        return statistic[0]
 
     def _unpack(self, inputs):
         """(x, scale, mean, stdev, g_output, g_mean, g_stdev), None for the
@@ -266,7 +288,6 @@ class BatchNormalizationTrainGrad(Op):
         count = _element_count(x.shape, self.axes)
         x_hat = x - mean
         x_hat /= stdev
-        statistic_shape = mean.shape
         if g_output is not None:
             g_shift = g_output.sum(axis=self.axes, keepdims=True)
             g_scale = (g_output * x_hat).sum(axis=self.axes, keepdims=True)
@@ -275,19 +296,23 @@ class BatchNormalizationTrainGrad(Op):
             g_x -= g_shift / count
             g_x *= scale / stdev if scale is not None else 1 / stdev
         else:
-            g_shift = np.zeros(statistic_shape, dtype=x.dtype)
-            g_scale = np.zeros(statistic_shape, dtype=x.dtype)
+            g_shift = np.zeros(mean.shape, dtype=x.dtype)
+            g_scale = np.zeros(mean.shape, dtype=x.dtype)
             g_x = np.zeros_like(x)
         if g_mean is not None:
             g_x += g_mean / count
         if g_stdev is not None:
             x_hat *= g_stdev / count
             g_x += x_hat
-        for storage, value in zip(output_storage, (g_x, g_scale, g_shift)):
+        outputs = (g_x, self._parameter_shaped(g_scale),
+                   self._parameter_shaped(g_shift))
+        for storage, value in zip(output_storage, outputs):
             storage[0] = value
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return _input_and_statistic_shapes(input_shapes[0], self.axes)
+        parameter = _statistic_shape(input_shapes[0], self.axes,
+                                     self.parameter_ndim)
+        return [input_shapes[0], parameter, parameter]
 
     def _expression(self, inputs):
         """The outputs as a PyTensor expression of the inputs (the closed
@@ -309,7 +334,8 @@ class BatchNormalizationTrainGrad(Op):
             g_x = g_x + g_mean / count
         if g_stdev is not None:
             g_x = g_x + x_hat * (g_stdev / count)
-        return [g_x, g_scale, g_shift]
+        return [g_x, self._parameter_shaped(g_scale),
+                self._parameter_shaped(g_shift)]
 
     def pullback(self, inputs, outputs, output_grads):
         # Differentiate the closed form on stand-ins of the inputs: the

@@ -159,3 +159,16 @@ def test_broadcastable_parameter_keeps_its_type():
     algorithm.process_batch({'x': numpy.ones((4, 3), dtype=FLOATX)})
     assert scale.broadcastable == (True, False)
     numpy.testing.assert_allclose(scale.get_value(), 0.6 * numpy.ones((1, 3)))
+
+
+def test_gradient_of_a_deep_chain_needs_no_recursion_limit_change():
+    # The deepest weight first: PyTensor's gradient then recurses through
+    # every layer, past the limit of 3000 frames that PyTensor sets.
+    x = pt.vector('x')
+    weights = [shared_floatx(numpy.ones(2), name='w{}'.format(i))
+               for i in range(700)]
+    hidden = x
+    for weight in weights:
+        hidden = pt.tanh(hidden * weight)
+    algorithm = GradientDescent(cost=hidden.sum(), parameters=weights)
+    assert len(algorithm.gradients) == 700

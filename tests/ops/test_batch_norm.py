@@ -28,31 +28,36 @@ def reference(x, scale, shift, axes, epsilon):
     return output, mean, stdev
 
 
-def statistic_like(x, axes):
+def statistic_like(x, axes, batch_axis=True):
+    """Random per-feature values, with or without the batch axis."""
     shape = [1 if axis in axes else size for axis, size in enumerate(x.shape)]
-    return RNG.normal(size=shape).astype(x.dtype)
+    return RNG.normal(size=shape[0 if batch_axis else 1:]).astype(x.dtype)
 
 
-def statistic_variable(value, axes):
+def statistic_variable(value, axes, input_ndim):
+    dropped = input_ndim - value.ndim
     return pt.tensor(dtype=value.dtype, shape=tuple(
-        1 if axis in axes else None for axis in range(value.ndim)))
+        1 if axis + dropped in axes else None for axis in range(value.ndim)))
 
 
 @pytest.mark.parametrize('shape, axes', [((5, 3), (0,)),
                                          ((4, 3, 2, 5), (0, 2, 3))])
 @pytest.mark.parametrize('learned', [(True, True), (False, False),
                                      (True, False)])
-def test_forward_matches_numpy(shape, axes, learned):
+@pytest.mark.parametrize('batch_axis', [True, False])
+def test_forward_matches_numpy(shape, axes, learned, batch_axis):
     x_value = RNG.normal(2.0, 3.0, size=shape).astype('float32')
-    scale = statistic_like(x_value, axes) if learned[0] else None
-    shift = statistic_like(x_value, axes) if learned[1] else None
+    scale = (statistic_like(x_value, axes, batch_axis) if learned[0]
+             else None)
+    shift = (statistic_like(x_value, axes, batch_axis) if learned[1]
+             else None)
     x = pt.tensor(dtype='float32', shape=(None,) * len(shape))
     inputs, values = [x], [x_value]
     symbolic = {}
     for name, value in (('scale', scale), ('shift', shift)):
         symbolic[name] = None
         if value is not None:
-            symbolic[name] = statistic_variable(value, axes)
+            symbolic[name] = statistic_variable(value, axes, len(shape))
             inputs.append(symbolic[name])
             values.append(value)
     outputs = batch_normalization_train(x, symbolic['scale'],
@@ -87,10 +92,11 @@ def bn_cost(axes):
     return cost
 
 
-def test_gradient_of_every_input_and_output():
+@pytest.mark.parametrize('parameter_shape', [(1, 2, 4), (2, 4)])
+def test_gradient_of_every_input_and_output(parameter_shape):
     x = RNG.normal(size=(3, 2, 4))
-    scale = RNG.normal(size=(1, 2, 4))
-    shift = RNG.normal(size=(1, 2, 4))
+    scale = RNG.normal(size=parameter_shape)
+    shift = RNG.normal(size=parameter_shape)
     verify_grad(bn_cost((0,)), [x, scale, shift], rng=RNG, mode=MODE)
 
 
@@ -101,8 +107,8 @@ def test_gradient_is_differentiable_again():
         return pytensor.grad(bn_cost(axes)(x, scale, shift), x)
 
     x = RNG.normal(size=(3, 2, 4))
-    scale = RNG.normal(size=(1, 1, 4))
-    shift = RNG.normal(size=(1, 1, 4))
+    scale = RNG.normal(size=(1, 4))
+    shift = RNG.normal(size=(1, 4))
     verify_grad(input_gradient, [x, scale, shift], rng=RNG, mode=MODE,
                 abs_tol=1e-5, rel_tol=1e-5)
 
@@ -126,10 +132,15 @@ def test_bad_axes_epsilon_and_statistic_shapes():
     with pytest.raises(ValueError, match='epsilon must be a finite number '
                                          '>= 0, got -1'):
         batch_normalization_train(x, epsilon=-1)
-    with pytest.raises(TypeError, match='scale must have the input.s ndim '
-                                        'and dtype and size 1 on the '
+    with pytest.raises(TypeError, match='scale must have the input.s dtype, '
+                                        'its ndim or one less .no batch '
+                                        'axis., and size 1 on the '
                                         r'normalization axes \(0,\)'):
         batch_normalization_train(x, scale=pt.matrix('scale'))
+    with pytest.raises(TypeError, match='scale and shift must have the same '
+                                        'ndim'):
+        batch_normalization_train(x, scale=pt.vector('scale'),
+                                  shift=pt.row('shift'))
     with pytest.raises(TypeError, match='floating-point input'):
         batch_normalization_train(pt.imatrix('x'))
 
