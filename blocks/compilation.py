@@ -18,7 +18,7 @@ three that make the step faster:
 ``inplace_elemwise``
     PyTensor's in-place elementwise rewrite validates every candidate
     against the whole graph, so its cost grows quadratically with the graph.
-    The ``'auto'`` mode makes only the parameter updates in place
+    The ``'auto'`` mode makes only the updates of large parameters in place
     (:class:`InplaceUpdates`: the new value overwrites the old one, as in
     PyTorch's optimizers), with a single validation; other temporaries are
     allocated anew. On the wide BN-MLP of the benchmarks this cut the
@@ -88,6 +88,7 @@ compile, on a loaded 2-core machine) are recorded in that module.
 """
 import warnings
 
+import numpy
 import pytensor
 from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
@@ -146,19 +147,27 @@ _INPLACE_UPDATES_POSITION = 50.5
 
 
 class InplaceUpdates(InplaceElemwiseOptimizer):
-    """Make each elementwise node that computes a shared variable's update
-    write into that variable, as PyTensor's ``inplace_elemwise`` would, but
-    trying only those nodes, all in one validation.
+    """Make each elementwise node that computes the update of a large shared
+    variable write into that variable, as PyTensor's ``inplace_elemwise``
+    would, but trying only those nodes, all in one validation.
+
+    The validation is a pass over the whole graph (half a second for a
+    100-layer training step), worth it only when it saves the step large
+    copies: variables of fewer than :attr:`min_size` elements are left
+    alone.
 
     Examples
     --------
     >>> import numpy, pytensor
-    >>> w = pytensor.shared(numpy.ones(3), name='w')
+    >>> w = pytensor.shared(numpy.ones(2 ** 16), name='w')
     >>> step = compile_function([], [], updates=[(w, w - 0.5 * w ** 2)])
     >>> [node.op.destroy_map for node in step.maker.fgraph.apply_nodes]
     [{0: [0]}]
 
     """
+
+    #: The smallest shared variable (in elements) updated in place.
+    min_size = 2 ** 16
 
     def apply(self, fgraph):
         """Rewrite `fgraph`; returns how many updates were made in place."""
@@ -187,13 +196,20 @@ class InplaceUpdates(InplaceElemwiseOptimizer):
             node = new_value.owner
             if (node is None or not isinstance(node.op, Elemwise)
                     or node.op.destroy_map or target not in node.inputs
-                    or target.type != new_value.type):
+                    or target.type != new_value.type
+                    or not self._is_large(target)):
                 continue
             pattern = {node.outputs.index(new_value):
                        [node.inputs.index(target)]}
             inplace = self.create_inplace_node(node, pattern)
             if inplace.op.destroy_map == pattern:
                 yield node, inplace
+
+    def _is_large(self, variable):
+        if not hasattr(variable, 'get_value'):
+            return False
+        value = variable.get_value(borrow=True, return_internal_type=True)
+        return numpy.size(value) >= self.min_size
 
     def _replace(self, fgraph, candidates):
         """Replace all candidates at once, or one by one if that fails;

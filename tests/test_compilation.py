@@ -115,13 +115,27 @@ def test_auto_mode_compiles_softmax_with_the_c_linker():
     numpy.testing.assert_allclose(function(value), expected, rtol=1e-6)
 
 
-def test_auto_mode_updates_parameters_in_place():
-    inputs, outputs, updates, data, weights = softmax_regression_step()
-    function = compile_function(inputs, outputs, updates=updates)
-    buffer = weights.get_value(borrow=True)
-    expected = numpy_step(data, buffer.copy())[2]
-    function(*data)
-    # The weights are read by the forward and the backward products, which
+def test_auto_mode_updates_large_parameters_in_place():
+    rng = numpy.random.RandomState(2)
+    floatx = pytensor.config.floatX
+    large = pytensor.shared(rng.normal(size=(256, 256)).astype(floatx))
+    small = pytensor.shared(rng.normal(size=(256, 1)).astype(floatx))
+    x = pt.matrix('x')
+    cost = ((x @ large @ small) ** 2).mean()
+    # The forward and backward products read both parameters, which
     # PyTensor's fast cycle detection alone would refuse to overwrite.
-    assert weights.get_value(borrow=True) is buffer
-    numpy.testing.assert_allclose(buffer, expected, rtol=1e-5, atol=1e-6)
+    updates = [(parameter, parameter - 0.1 * gradient) for parameter, gradient
+               in zip((large, small), pytensor.grad(cost, [large, small]))]
+    step = compile_function([x], [], updates=updates)
+    buffers = [parameter.get_value(borrow=True) for parameter in (large,
+                                                                  small)]
+    expected = [buffer - 0.1 * gradient for buffer, gradient in zip(
+        buffers, pytensor.function([x], pytensor.grad(cost, [large, small]),
+                                   mode='FAST_COMPILE')(
+            numpy.ones((2, 256), dtype=floatx)))]
+    step(numpy.ones((2, 256), dtype=floatx))
+    assert large.get_value(borrow=True) is buffers[0]
+    assert small.get_value(borrow=True) is not buffers[1]
+    for parameter, value in zip((large, small), expected):
+        numpy.testing.assert_allclose(parameter.get_value(), value,
+                                      rtol=1e-4)
