@@ -18,7 +18,7 @@ training graph:
 Each measurement runs in a fresh process (nothing cached in memory;
 PyTensor's on-disk compiledir is shared, as in normal use), preceded by
 one unrecorded warm-up process so that the C code of the ops is on disk,
-and is repeated; the fastest repeat is reported, with the median beside it.
+and is repeated; the median is reported, with the fastest beside it.
 Reported: wall and CPU seconds of the compile, seconds to build the graph
 (bricks, gradients, updates) and the median step time of each process.
 
@@ -147,10 +147,9 @@ def summarize(measurements):
 
 def run(quick=False, depths=DEPTHS, repeats=None, verbose=True):
     """All depths and routes, each in a fresh process; `repeats` processes
-    per measurement, 5 with `quick`, else 9, of which the fastest is
-    reported (other jobs on a shared machine only ever add time; the median
-    is kept too). The routes alternate within each repeat, so that a change
-    of the machine's load affects both alike."""
+    per measurement, 5 with `quick`, else 9, whose median is reported (and
+    the fastest beside it). The routes alternate within each repeat, so
+    that a change of the machine's load affects both alike."""
     import statistics
     repeats = repeats or (5 if quick else 9)
     run_worker(min(depths), 'rewrite')  # warm-up: C code on disk
@@ -169,8 +168,8 @@ def run(quick=False, depths=DEPTHS, repeats=None, verbose=True):
                 for key in ('build_seconds', 'compile_seconds',
                             'compile_cpu_seconds', 'step_seconds'):
                     values = [r[key] for r in good]
-                    measurement[key] = min(values)
-                    measurement[key + '_median'] = statistics.median(values)
+                    measurement[key] = statistics.median(values)
+                    measurement[key + '_fastest'] = min(values)
                 measurement['repeats'] = len(good)
             measurements.append(measurement)
             if verbose:
