@@ -68,7 +68,9 @@ def _statistic_shape(input_shape, axes, ndim=None):
     than the input's."""
     shape = tuple(1 if axis in axes else size
                   for axis, size in enumerate(input_shape))
-    return shape[len(shape) - (len(shape) if ndim is None else ndim):]
+    if ndim is not None and ndim < len(shape):
+        return shape[1:]
+    return shape
 
 
 def _statistic_type(input_type, axes, ndim=None):
