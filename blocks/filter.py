@@ -2,7 +2,8 @@
 import re
 from inspect import isclass
 
-from blocks.bricks.base import ApplicationCall, BoundApplication, Brick
+from blocks.annotations import ApplicationCall
+from blocks.bricks.base import BoundApplication, Brick
 from blocks.roles import has_roles
 from blocks.utils import pack
 

@@ -9,7 +9,7 @@ import pytensor.tensor
 import pytest
 
 from blocks.bricks.base import Brick
-from blocks.graph.annotations import add_annotation
+from blocks.annotations import add_annotation
 from blocks.scripts.continue_training import main as continue_main
 from blocks.serialization import (SerializationError, add_to_dump,
                                   continue_training, dump, load,

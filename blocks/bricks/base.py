@@ -22,7 +22,8 @@ from functools import wraps
 
 from pytensor.graph.basic import Variable
 
-from blocks.graph.annotations import Annotation, add_annotation
+from blocks.annotations import (Annotation, ApplicationCall,
+                                add_annotation, variable_name)
 from blocks.roles import add_role, PARAMETER, INPUT, OUTPUT
 from blocks.utils import pack, unpack, AnnotatingList
 
@@ -366,45 +367,11 @@ def args_to_kwargs(args, f):
     return dict(zip(names, args))
 
 
-class ApplicationCall(Annotation):
-    """One call of an application: an annotation on the variables it made.
-
-    Attributes
-    ----------
-    application : :class:`BoundApplication`
-        What was called.
-    metadata : dict
-        Free-form information about the call; batch normalization records
-        its mode and statistics here, ``call_id`` is the value of the
-        ``call_id`` keyword argument of the call.
-
-    """
-    def __init__(self, application):
-        super().__init__()
-        self.application = application
-        self.metadata = {}
-
-    def add_auxiliary_variable(self, variable, roles=None, name=None):
-        """Attach a variable to this call, also annotated with the brick;
-        its name is prefixed like that of an input."""
-        if name is not None:
-            variable.name = _variable_name(
-                self.application.brick, self.application.name, name)
-            variable.tag.name = name
-            name = None
-        add_annotation(variable, self.application.brick)
-        super().add_auxiliary_variable(variable, roles, name)
-
-
-def _variable_name(brick, application_name, name):
-    return '{}_{}_{}'.format(brick.name, application_name, name)
-
-
 def copy_and_tag(variable, brick, call, role, application_name, name):
     """Copy a variable and annotate the copy with a brick, a call, a role
     and a name (``{brick}_{application}_{name}``)."""
     copy = variable.copy()
-    copy.name = _variable_name(brick, application_name, name)
+    copy.name = variable_name(brick, application_name, name)
     add_annotation(copy, brick)
     add_annotation(copy, call)
     copy.tag.name = name

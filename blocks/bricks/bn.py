@@ -58,7 +58,7 @@ import pytensor.tensor as pt
 from blocks.bricks.base import application, lazy, NoneAllocation
 from blocks.bricks.interfaces import Feedforward, RNGMixin
 from blocks.bricks.sequences import MLP, Sequence
-from blocks.graph.annotations import add_annotation
+from blocks.annotations import add_annotation
 from blocks.initialization import Constant
 from blocks.ops.batch_norm import batch_normalization_train
 from blocks.roles import (add_role, BATCH_NORM_POPULATION_MEAN,

@@ -1,5 +1,8 @@
 """Annotations: objects attached to variables to say where they come from.
 
+This module sits at the bottom of the library (it imports only roles), so
+that bricks and graph tools can both use it.
+
 Bricks and application calls are annotations. They carry auxiliary
 variables (monitoring quantities such as weight norms) and updates (such as
 those of scan) that a :class:`~blocks.graph.ComputationGraph` gathers.
@@ -8,7 +11,7 @@ from collections import OrderedDict
 
 from blocks.roles import add_role, AUXILIARY
 
-__all__ = ['Annotation', 'add_annotation']
+__all__ = ['Annotation', 'ApplicationCall', 'add_annotation']
 
 
 def add_annotation(var, annotation):
@@ -67,3 +70,39 @@ class Annotation:
         for role in roles or []:
             add_role(variable, role)
         self.auxiliary_variables.append(variable)
+
+
+class ApplicationCall(Annotation):
+    """One call of an application: an annotation on the variables it made.
+
+    Attributes
+    ----------
+    application : :class:`~blocks.bricks.base.BoundApplication`
+        What was called.
+    metadata : dict
+        Free-form information about the call; batch normalization records
+        its mode and statistics here, ``call_id`` is the value of the
+        ``call_id`` keyword argument of the call.
+
+    """
+    def __init__(self, application):
+        super().__init__()
+        self.application = application
+        self.metadata = {}
+
+    def add_auxiliary_variable(self, variable, roles=None, name=None):
+        """Attach a variable to this call, also annotated with the brick;
+        its name is prefixed like that of an input."""
+        if name is not None:
+            variable.name = variable_name(
+                self.application.brick, self.application.name, name)
+            variable.tag.name = name
+            name = None
+        add_annotation(variable, self.application.brick)
+        super().add_auxiliary_variable(variable, roles, name)
+
+
+def variable_name(brick, application_name, name):
+    """Blocks' name of a variable an application made:
+    ``{brick}_{application}_{name}``."""
+    return '{}_{}_{}'.format(brick.name, application_name, name)
