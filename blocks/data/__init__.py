@@ -12,7 +12,8 @@ The main names are also available from ``blocks.data`` directly.
 
 """
 from blocks.data.datasets import (Dataset, IndexableDataset,
-                                  IterableDataset, MNIST, Spiral)
+                                  IterableDataset, MNIST, OneBillionWord,
+                                  Spiral, TextFile)
 from blocks.data.schemes import (ConstantScheme, SequentialScheme,
                                  ShuffledScheme, SequentialExampleScheme,
                                  ShuffledExampleScheme)
@@ -20,11 +21,12 @@ from blocks.data.streams import DataStream
 from blocks.data.transformers import (Transformer, Mapping, Flatten,
                                       ScaleAndShift, Cast, ForceFloatX,
                                       Batch, Unpack, Padding, Filter, Rename,
-                                      Merge)
+                                      Merge, SortMapping, Cache)
 
 __all__ = ['Dataset', 'IndexableDataset', 'IterableDataset', 'MNIST',
-           'Spiral', 'ConstantScheme', 'SequentialScheme', 'ShuffledScheme',
+           'OneBillionWord', 'TextFile', 'Spiral', 'ConstantScheme',
+           'SequentialScheme', 'ShuffledScheme',
            'SequentialExampleScheme', 'ShuffledExampleScheme', 'DataStream',
            'Transformer', 'Mapping', 'Flatten', 'ScaleAndShift', 'Cast',
            'ForceFloatX', 'Batch', 'Unpack', 'Padding', 'Filter', 'Rename',
-           'Merge']
+           'Merge', 'SortMapping', 'Cache']

@@ -17,7 +17,7 @@ from blocks.data.streams import AbstractDataStream
 __all__ = ['Transformer', 'AgnosticTransformer', 'SourcewiseTransformer',
            'AgnosticSourcewiseTransformer', 'Mapping', 'Flatten',
            'ScaleAndShift', 'Cast', 'ForceFloatX', 'Filter', 'Rename',
-           'Batch', 'Unpack', 'Padding', 'Merge']
+           'Batch', 'Unpack', 'Padding', 'Merge', 'SortMapping', 'Cache']
 
 
 def _floatx():
@@ -226,6 +226,49 @@ class Mapping(Transformer):
         if self.add_sources is not None:
             return tuple(data) + mapped
         return mapped
+
+
+class SortMapping:
+    """A mapping for :class:`Mapping` that sorts the examples of a batch.
+
+    Parameters
+    ----------
+    key : callable
+        Takes one example (a tuple with one element per source) and
+        returns the value to sort on. Must be picklable for checkpoints.
+    reverse : bool, optional
+        Sort in decreasing order.
+
+    Notes
+    -----
+    Each source keeps its kind: an array stays an array (an object array
+    when its examples are ragged), anything else becomes a list.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from blocks.data.datasets import IterableDataset
+    >>> from blocks.data.schemes import ConstantScheme
+    >>> from blocks.data.streams import DataStream
+    >>> sequences = IterableDataset([[1, 2, 3], [4], [5, 6]])
+    >>> batches = Batch(DataStream(sequences), ConstantScheme(3))
+    >>> by_length = Mapping(batches, SortMapping(lambda example:
+    ...                                          len(example[0])))
+    >>> sorted_sequences, = next(by_length.get_epoch_iterator())
+    >>> [list(sequence) for sequence in sorted_sequences]
+    [[4], [5, 6], [1, 2, 3]]
+
+    """
+    def __init__(self, key, reverse=False):
+        self.key = key
+        self.reverse = reverse
+
+    def __call__(self, batch):
+        examples = sorted(zip(*batch), key=self.key, reverse=self.reverse)
+        columns = list(zip(*examples)) if examples else [()] * len(batch)
+        return tuple(_stack(column) if isinstance(original, numpy.ndarray)
+                     else list(column)
+                     for column, original in zip(columns, batch))
 
 
 class Flatten(SourcewiseTransformer):
@@ -637,6 +680,69 @@ class Padding(Transformer):
         mask = (numpy.arange(longest) < lengths[:, None]).astype(
             self.mask_dtype)
         return padded, mask
+
+
+class Cache(Transformer):
+    """Serve batches of any size out of a stream of larger batches.
+
+    The examples of each batch read from the child stream go into a cache,
+    from which the requested batch sizes are taken; the cache is refilled
+    when it holds fewer examples than requested (the last batch of an
+    epoch may therefore be smaller).
+
+    Parameters
+    ----------
+    data_stream : AbstractDataStream
+        A stream of batches.
+    iteration_scheme : BatchSizeScheme
+        The batch sizes to serve.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from blocks.data.datasets import IndexableDataset
+    >>> from blocks.data.schemes import ConstantScheme, SequentialScheme
+    >>> from blocks.data.streams import DataStream
+    >>> stream = DataStream(IndexableDataset(numpy.arange(5)),
+    ...                     iteration_scheme=SequentialScheme(5, 3))
+    >>> cached = Cache(stream, ConstantScheme(2))
+    >>> [x.tolist() for x, in cached.get_epoch_iterator()]
+    [[0, 1], [2, 3], [4]]
+
+    """
+    def __init__(self, data_stream, iteration_scheme, **kwargs):
+        if data_stream.produces_examples:
+            raise ValueError('Cache needs a stream of batches, got a '
+                             'stream of examples')
+        if iteration_scheme.requests_examples:
+            raise ValueError('Cache needs an iteration scheme of batch '
+                             'sizes, got one of examples')
+        super().__init__(data_stream, iteration_scheme=iteration_scheme,
+                         **kwargs)
+        self.cache = self._empty_cache()
+
+    def _empty_cache(self):
+        return [[] for _ in self.sources]
+
+    def get_epoch_iterator(self, as_dict=False):
+        self.cache = self._empty_cache()
+        return super().get_epoch_iterator(as_dict=as_dict)
+
+    def get_data(self, request=None):
+        if request is None:
+            raise ValueError('Cache needs a batch size as request')
+        while len(self.cache[0]) < request:
+            try:
+                batch = next(self.child_epoch_iterator)
+            except StopIteration:
+                if not self.cache[0]:
+                    raise
+                break
+            for cached, data in zip(self.cache, batch):
+                cached.extend(data)
+        served = tuple(_stack(cached[:request]) for cached in self.cache)
+        self.cache = [cached[request:] for cached in self.cache]
+        return served
 
 
 class Merge(AbstractDataStream):

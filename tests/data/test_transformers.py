@@ -1,3 +1,4 @@
+import pickle
 from collections import OrderedDict
 
 import numpy
@@ -5,11 +6,13 @@ import pytensor
 import pytest
 
 from blocks.data.datasets import IndexableDataset, IterableDataset
-from blocks.data.schemes import ConstantScheme, SequentialScheme
+from blocks.data.schemes import (ConstantScheme, SequentialExampleScheme,
+                                 SequentialScheme)
 from blocks.data.streams import DataStream
-from blocks.data.transformers import (Batch, Cast, Filter, Flatten,
+from blocks.data.transformers import (Batch, Cache, Cast, Filter, Flatten,
                                       ForceFloatX, Mapping, Merge, Padding,
-                                      Rename, ScaleAndShift, Unpack)
+                                      Rename, ScaleAndShift, SortMapping,
+                                      Unpack)
 
 
 @pytest.fixture
@@ -215,3 +218,65 @@ def test_transformers_reject_requests_and_wrong_kinds(examples):
     flat.produces_examples = False
     with pytest.raises(NotImplementedError, match='turn examples into'):
         next(flat.get_epoch_iterator())
+
+
+def ragged_batches(batch_size):
+    sequences = [[1, 2, 3], [4], [5, 6], [7, 8, 9, 10], [11]]
+    return Batch(DataStream(IterableDataset(OrderedDict([
+        ('s', sequences), ('n', [3, 1, 2, 4, 1])]))),
+        ConstantScheme(batch_size))
+
+
+def first_length(example):
+    return len(example[0])
+
+
+def test_sort_mapping_sorts_ragged_batches_and_keeps_kinds():
+    batch = next(Mapping(ragged_batches(4), SortMapping(first_length))
+                 .get_epoch_iterator())
+    assert [list(s) for s in batch[0]] == [[4], [5, 6], [1, 2, 3],
+                                          [7, 8, 9, 10]]
+    assert batch[1].tolist() == [1, 2, 3, 4]
+    mapping = SortMapping(first_length, reverse=True)
+    lists = mapping(([[1], [2, 3]], ['a', 'b']))
+    assert lists == ([[2, 3], [1]], ['b', 'a'])
+
+
+def test_sort_mapping_is_picklable_with_its_stream():
+    stream = Mapping(ragged_batches(2), SortMapping(first_length))
+    iterator = stream.get_epoch_iterator()
+    next(iterator)
+    copy = pickle.loads(pickle.dumps(stream))
+    rest = [n.tolist() for _, n in iterator]
+    assert rest == [n.tolist() for _, n in copy.epoch_iterator] == \
+        [[2, 4], [1]]
+
+
+def test_cache_serves_smaller_and_larger_batches(batches):
+    cached = Cache(batches, ConstantScheme(2))
+    sizes = [len(features) for features, _ in epoch(cached)]
+    assert sizes == [2, 2]  # 4 examples read as 3 + 1
+    numpy.testing.assert_array_equal(
+        numpy.concatenate([t for _, t in epoch(cached)]), [[1], [0], [1],
+                                                          [0]])
+    larger = Cache(ragged_batches(2), ConstantScheme(3))
+    served = [n.tolist() for _, n in epoch(larger)]
+    assert served == [[3, 1, 2], [4, 1]]
+
+
+def test_cache_pickles_mid_epoch_with_its_content():
+    cached = Cache(ragged_batches(3), ConstantScheme(2))
+    iterator = cached.get_epoch_iterator()
+    next(iterator)
+    assert len(cached.cache[0]) == 1  # one example waits in the cache
+    copy = pickle.loads(pickle.dumps(cached))
+    rest = [n.tolist() for _, n in iterator]
+    assert rest == [n.tolist() for _, n in copy.epoch_iterator] == \
+        [[2, 4], [1]]
+
+
+def test_cache_checks_its_input(batches, examples):
+    with pytest.raises(ValueError, match='Cache needs a stream of batches'):
+        Cache(examples, ConstantScheme(2))
+    with pytest.raises(ValueError, match='scheme of batch sizes'):
+        Cache(batches, SequentialExampleScheme(4))

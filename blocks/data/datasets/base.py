@@ -7,6 +7,7 @@ stateless apart from that state, so one dataset may feed several streams.
 
 """
 import math
+import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -14,7 +15,16 @@ import numpy
 
 from blocks.data.schemes import SequentialExampleScheme
 
-__all__ = ['Dataset', 'IndexableDataset', 'IterableDataset']
+__all__ = ['Dataset', 'IndexableDataset', 'IterableDataset', 'data_path']
+
+
+def data_path():
+    """The root of blocks' data: ``$BLOCKS_DATA_PATH`` or
+    ``~/.local/share/blocks``."""
+    return os.path.expanduser(
+        os.environ.get('BLOCKS_DATA_PATH') or
+        os.path.join('~', '.local', 'share', 'blocks'))
+
 
 
 class Dataset:

@@ -17,7 +17,7 @@ import os
 
 import numpy
 
-from blocks.data.datasets.base import IndexableDataset
+from blocks.data.datasets.base import IndexableDataset, data_path
 from blocks.data.idx import IDXError, read_idx
 from blocks.data.transformers import Cast, ScaleAndShift
 
@@ -33,14 +33,6 @@ MNIST_FILES = {
 
 class MNISTNotFound(FileNotFoundError):
     """An MNIST file is missing; the message says how to get it."""
-
-
-def data_path():
-    """The root of blocks' data: ``$BLOCKS_DATA_PATH`` or
-    ``~/.local/share/blocks``."""
-    return os.path.expanduser(
-        os.environ.get('BLOCKS_DATA_PATH') or
-        os.path.join('~', '.local', 'share', 'blocks'))
 
 
 def mnist_directory():
