@@ -11,7 +11,8 @@ from collections import OrderedDict
 
 from blocks.roles import add_role, AUXILIARY
 
-__all__ = ['Annotation', 'ApplicationCall', 'add_annotation']
+__all__ = ['Annotation', 'ApplicationCall', 'add_annotation',
+           'get_annotation']
 
 
 def add_annotation(var, annotation):
@@ -30,6 +31,14 @@ def add_annotation(var, annotation):
         raise ValueError('variable {} already has an annotation of class {}'
                          .format(var, annotation.__class__.__name__))
     var.tag.annotations = annotations + [annotation]
+
+
+def get_annotation(var, cls):
+    """The first annotation of class `cls` on a variable, or None."""
+    for annotation in getattr(var.tag, 'annotations', []):
+        if isinstance(annotation, cls):
+            return annotation
+    return None
 
 
 class Annotation:

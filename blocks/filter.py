@@ -2,21 +2,13 @@
 import re
 from inspect import isclass
 
-from blocks.annotations import ApplicationCall
+from blocks.annotations import ApplicationCall, get_annotation
 from blocks.bricks.base import BoundApplication, Brick
 from blocks.roles import has_roles
 from blocks.utils import pack
 
 __all__ = ['VariableFilter', 'get_annotation', 'get_brick',
            'get_application_call']
-
-
-def get_annotation(var, cls):
-    """The first annotation of class `cls` on a variable, or None."""
-    for annotation in getattr(var.tag, 'annotations', []):
-        if isinstance(annotation, cls):
-            return annotation
-    return None
 
 
 def get_brick(var):

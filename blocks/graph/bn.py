@@ -53,6 +53,7 @@ from pytensor.graph.basic import Variable
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.scalar.basic import Identity
 
+from blocks.annotations import ApplicationCall, get_annotation
 from blocks.compilation import compile_function
 from blocks.graph.computation_graph import ComputationGraph
 from blocks.roles import (has_roles, INPUT, OUTPUT, BATCH_NORM_OFFSET,
@@ -66,17 +67,25 @@ __all__ = ['batch_normalization', 'apply_batch_normalization',
            'PopulationStatisticsEstimator']
 
 
-def _batch_normalization_class():
-    # Imported here: blocks.bricks imports blocks.graph.
-    from blocks.bricks.bn import BatchNormalization
-    return BatchNormalization
+#: The call metadata every batch normalization application records
+#: (DESIGN.md section 5). Graph tools recognise batch normalization by it,
+#: never by brick class, so that graph does not depend on bricks and any
+#: brick that keeps this protocol (recurrent or masked variants) is found.
+BATCH_NORMALIZATION_METADATA = ('training_mode', 'offset', 'divisor')
 
 
-def _annotation(variable, cls):
-    for annotation in getattr(variable.tag, 'annotations', []):
-        if isinstance(annotation, cls):
-            return annotation
-    return None
+def is_batch_normalization_call(call):
+    """Whether an application call recorded batch normalization metadata
+    (:data:`BATCH_NORMALIZATION_METADATA`)."""
+    return all(key in call.metadata for key in BATCH_NORMALIZATION_METADATA)
+
+
+def is_batch_normalization_brick(brick):
+    """Whether a brick switches to training mode in a ``with`` block: it
+    has a ``training_mode`` attribute and is a context manager."""
+    return (hasattr(brick, 'training_mode')
+            and hasattr(type(brick), '__enter__')
+            and hasattr(type(brick), '__exit__'))
 
 
 def _as_graph(graph):
@@ -107,8 +116,7 @@ def batch_normalization(*bricks):
     2
 
     """
-    bn_class = _batch_normalization_class()
-    found = find_bricks(bricks, lambda brick: isinstance(brick, bn_class))
+    found = find_bricks(bricks, is_batch_normalization_brick)
     with ExitStack() as stack:
         for brick in found:
             stack.enter_context(brick)
@@ -118,15 +126,12 @@ def batch_normalization(*bricks):
 def _batch_normalization_calls(graph):
     """Application calls of batch normalization bricks in a graph, each with
     its input and output variables, in graph order."""
-    from blocks.bricks.base import ApplicationCall
-    bn_class = _batch_normalization_class()
     calls = OrderedDict()
     for variable in graph.variables:
         if not has_roles(variable, [INPUT, OUTPUT]):
             continue
-        brick = _annotation(variable, bn_class)
-        call = _annotation(variable, ApplicationCall)
-        if brick is None or call is None:
+        call = get_annotation(variable, ApplicationCall)
+        if call is None or not is_batch_normalization_call(call):
             continue
         entry = calls.setdefault(call, {})
         role = 'input' if has_roles(variable, [INPUT]) else 'output'
@@ -222,12 +227,11 @@ def _minibatch_estimates(graph, calls):
     carry the same annotations, and those are the ones that must be used:
     the metadata ones may still depend on inference-mode layers below.
     """
-    from blocks.bricks.base import ApplicationCall
     in_graph = {}
     for variable in graph.variables:
         if not has_roles(variable, [BATCH_NORM_MINIBATCH_ESTIMATE]):
             continue
-        call = _annotation(variable, ApplicationCall)
+        call = get_annotation(variable, ApplicationCall)
         key = ('offset' if has_roles(variable, [BATCH_NORM_OFFSET])
                else 'divisor')
         in_graph.setdefault(call, {})[key] = variable

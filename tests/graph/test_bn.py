@@ -9,6 +9,7 @@ import pytensor.tensor as pt
 
 from blocks.bricks import (BatchNormalization, BatchNormalizedMLP, MLP,
                            Sequence, Tanh, Softmax)
+from blocks.bricks.base import Brick, application
 from blocks.graph import (ComputationGraph, batch_normalization,
                           apply_batch_normalization,
                           get_batch_normalization_updates,
@@ -399,3 +400,45 @@ def test_trained_model_keeps_its_accuracy_in_inference_mode_and_on_reload():
             fresh_model.get_parameter_values()[name], value)
     reloaded = pytensor.function([fresh_x, fresh_labels], fresh_errors)
     assert float(reloaded(test_x, test_y)) == in_inference_mode
+
+
+class _Centering(Brick):
+    """Not a BatchNormalization: it only keeps the protocol (a
+    ``training_mode`` context manager and the call metadata)."""
+    mean_only = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._modes = []
+        self.population_mean = pytensor.shared(numpy.zeros(2, floatX))
+
+    def __enter__(self):
+        self._modes.append(True)
+
+    def __exit__(self, *exc_info):
+        self._modes.pop()
+
+    @property
+    def training_mode(self):
+        return bool(self._modes)
+
+    @application(inputs=['input_'], outputs=['output'])
+    def apply(self, input_, application_call):
+        mean = (input_.mean(axis=0) if self.training_mode
+                else self.population_mean)
+        application_call.metadata.update(
+            training_mode=self.training_mode, offset=mean, divisor=None)
+        return input_ - mean
+
+
+def test_graph_tools_recognise_the_protocol_not_the_class():
+    brick = _Centering()
+    x = matrix()
+    with batch_normalization(brick):
+        y = brick.apply(x)
+    (population, estimate), = get_batch_normalization_updates(
+        ComputationGraph(y))
+    data = random(4, 2)
+    assert population is brick.population_mean
+    numpy.testing.assert_allclose(estimate.eval({x: data}),
+                                  data.mean(axis=0), atol=ATOL)
