@@ -98,8 +98,10 @@ class TrainingDataMonitoring(SimpleExtension, MonitoringExtension):
     training, the extension adds its accumulators' updates and the
     aggregated values to the algorithm's function (which must be an
     :class:`~blocks.algorithms.UpdatesAlgorithm`); recording them costs no
-    extra function call. Variables without an aggregation scheme record
-    the value of the last batch.
+    extra function call. Variables without an aggregation scheme are
+    averaged over the batches since the last record (the epoch, with
+    ``after_epoch=True``), as in Blocks; those that do not depend on the
+    data (a parameter norm) record their last value.
 
     Parameters
     ----------

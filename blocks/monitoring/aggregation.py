@@ -292,8 +292,12 @@ class AggregationBuffer:
     variables : list of variables
         Each named; its ``tag.aggregation_scheme`` is used when it has one.
     use_take_last : bool, optional
-        The scheme of variables without one: :class:`TakeLast` if True,
-        :class:`Mean` over batches otherwise (the default).
+        The scheme of data-independent variables without one (those with
+        no input, such as a parameter's norm): :class:`TakeLast` if True,
+        :class:`Mean` over batches otherwise (the default). Variables that
+        depend on the data and have no scheme are always averaged over
+        batches, as in Blocks: the mean over an epoch is what a learning
+        curve shows, not the value of the epoch's last batch.
 
     Attributes
     ----------
@@ -316,13 +320,9 @@ class AggregationBuffer:
                 raise TypeError('can only aggregate PyTensor variables, got '
                                 '{!r}'.format(variable))
         self.names = _names_of(self.variables)
-        self.aggregators = []
-        for variable in self.variables:
-            scheme = getattr(variable.tag, 'aggregation_scheme', None)
-            if scheme is None:
-                scheme = (TakeLast(variable) if use_take_last
-                          else Mean(variable, numpy.float32(1.)))
-            self.aggregators.append(scheme.get_aggregator())
+        self.use_take_last = use_take_last
+        self.aggregators = [self._scheme_of(variable).get_aggregator()
+                            for variable in self.variables]
         self.accumulation_updates = [
             pair for aggregator in self.aggregators
             for pair in aggregator.accumulation_updates]
@@ -339,6 +339,15 @@ class AggregationBuffer:
             self.updated_readouts = []
             self.inputs = []
         self._readout_function = None
+
+    def _scheme_of(self, variable):
+        scheme = getattr(variable.tag, 'aggregation_scheme', None)
+        if scheme is not None:
+            return scheme
+        depends_on_data = bool(ComputationGraph([variable]).inputs)
+        if self.use_take_last and not depends_on_data:
+            return TakeLast(variable)
+        return Mean(variable, numpy.float32(1.))
 
     def initialize_aggregators(self):
         """Reset every accumulator."""

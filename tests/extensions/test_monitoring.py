@@ -174,3 +174,35 @@ def test_batch_normalized_model_trains_and_monitors_in_inference_mode():
     numpy.testing.assert_allclose(loop.log[3]['training_cost'], training,
                                   rtol=1e-5)
     assert not numpy.isclose(inference, training)
+
+
+def test_epoch_records_average_data_dependent_variables_over_batches():
+    """Without an aggregation scheme, a variable computed from the data is
+    averaged over the epoch's batches (Blocks' default), while a variable
+    that needs no data (here a counter of the steps taken) records its
+    value at the last batch."""
+    cost, (weights, bias), _, _ = regression_model()
+    weights.set_value(numpy.array([[0.5], [1.0], [-1.0]],
+                                  dtype=weights.dtype))
+    algorithm = GradientDescent(cost=cost, parameters=[weights, bias],
+                                step_rule=Scale(0.0))
+    steps = pytensor.shared(numpy.float64(0), name='steps')
+    algorithm.add_updates([(steps, steps + 1)])
+    steps_taken = steps * 1
+    steps_taken.name = 'steps_taken'
+    loop = MainLoop(algorithm, regression_stream(20, 8, shuffled=False),
+                    extensions=[
+                        TrainingDataMonitoring([cost, steps_taken],
+                                               prefix='train',
+                                               after_epoch=True),
+                        FinishAfter(after_n_epochs=2)])
+    loop.run()
+    data = regression_data(20)
+    costs = [numpy_cost(data['features'][s], data['targets'][s],
+                         weights.get_value(), bias.get_value())
+             for s in (slice(0, 8), slice(8, 16), slice(16, 20))]
+    for epoch in (1, 2):
+        row = loop.log[3 * epoch]
+        numpy.testing.assert_allclose(row['train_cost'], numpy.mean(costs),
+                                      rtol=1e-5)
+        assert row['train_steps_taken'] == 3 * epoch - 1
