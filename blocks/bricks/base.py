@@ -25,7 +25,7 @@ from pytensor.graph.basic import Variable
 from blocks.annotations import (Annotation, ApplicationCall,
                                 add_annotation, variable_name)
 from blocks.roles import add_role, PARAMETER, INPUT, OUTPUT
-from blocks.utils import pack, unpack, AnnotatingList
+from blocks.utils import pack, unpack, AnnotatingList, shared_floatx_nans
 
 __all__ = ['Brick', 'application', 'lazy', 'Application',
            'BoundApplication', 'ApplicationCall', 'Parameters', 'Children',
@@ -325,8 +325,55 @@ class Brick(Annotation):
         self.allocated = True
 
     def _allocate(self):
-        """Brick-specific part of :meth:`allocate`: create the shared
-        variables and append them to ``self.parameters``."""
+        """Brick-specific part of :meth:`allocate`: create the parameters,
+        usually with :meth:`add_parameter`."""
+
+    def add_parameter(self, name, shape, role, norm=False,
+                      broadcastable=None):
+        """Create a parameter of this brick and append it to
+        ``self.parameters``; meant to be called from :meth:`_allocate`.
+
+        Parameters
+        ----------
+        name : str
+            The parameter's name (``'W'``), which makes its path name
+            ``/mlp/linear_0.W``.
+        shape : tuple of int
+            The shape of its value, filled with NaN until :meth:`initialize`
+            so that a forgotten initialization shows at once.
+        role : :class:`~blocks.roles.VariableRole`
+            PARAMETER or one of its subroles (WEIGHT, BIAS, FILTER ...).
+        norm : bool, optional
+            Also attach the parameter's L2 norm to the brick as an auxiliary
+            variable named ``{name}_norm``, for monitoring. False by default.
+        broadcastable : tuple of bool, optional
+            Axes of length 1 that broadcast against the input (batch
+            normalization's per-feature statistics of images).
+
+        Returns
+        -------
+        The shared variable.
+
+        Examples
+        --------
+        >>> from blocks.roles import WEIGHT
+        >>> class Scale(Brick):
+        ...     def _allocate(self):
+        ...         self.add_parameter('W', (3,), WEIGHT, norm=True)
+        >>> brick = Scale()
+        >>> brick.allocate()
+        >>> brick.parameters[0].name, brick.auxiliary_variables[0].name
+        ('W', 'W_norm')
+
+        """
+        parameter = shared_floatx_nans(shape, name=name,
+                                       broadcastable=broadcastable)
+        add_role(parameter, role)
+        self.parameters.append(parameter)
+        if norm:
+            self.add_auxiliary_variable(parameter.norm(2),
+                                        name='{}_norm'.format(name))
+        return parameter
 
     def push_initialization_config(self):
         """Pass initialization configuration to the children,

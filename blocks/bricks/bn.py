@@ -281,35 +281,35 @@ class BatchNormalization(RNGMixin, Feedforward):
         pattern = self._broadcastable_pattern()
         var_dim = tuple(1 if flag else dim
                         for dim, flag in zip(self._input_shape(), pattern))
-        static_shape = tuple(1 if flag else None for flag in pattern)
         if self.learn_scale and not self.mean_only:
-            self.scale = shared_floatx(numpy.full(var_dim, numpy.nan),
-                                       name='batch_norm_scale',
-                                       shape=static_shape)
-            add_role(self.scale, BATCH_NORM_SCALE_PARAMETER)
-            self.parameters.append(self.scale)
+            self.scale = self.add_parameter(
+                'batch_norm_scale', var_dim, BATCH_NORM_SCALE_PARAMETER,
+                broadcastable=pattern)
         else:
             self.scale = pt.constant(floatx(1), name='batch_norm_scale')
         if self.learn_shift:
-            self.shift = shared_floatx(numpy.full(var_dim, numpy.nan),
-                                       name='batch_norm_shift',
-                                       shape=static_shape)
-            add_role(self.shift, BATCH_NORM_SHIFT_PARAMETER)
-            self.parameters.append(self.shift)
+            self.shift = self.add_parameter(
+                'batch_norm_shift', var_dim, BATCH_NORM_SHIFT_PARAMETER,
+                broadcastable=pattern)
         else:
             self.shift = pt.constant(floatx(0), name='batch_norm_shift')
-        self._allocate_population_statistics(var_dim, static_shape)
+        self._allocate_population_statistics(var_dim, pattern)
 
-    def _allocate_population_statistics(self, var_dim, static_shape):
+    def _allocate_population_statistics(self, var_dim, pattern):
+        # Persistent but not parameters: gradient descent must not train
+        # them, so they are annotated with the brick without joining
+        # ``self.parameters``.
         self.population_mean = shared_floatx(
-            numpy.zeros(var_dim), name='population_mean', shape=static_shape)
+            numpy.zeros(var_dim), name='population_mean',
+            broadcastable=pattern)
         add_role(self.population_mean, BATCH_NORM_POPULATION_MEAN)
         add_annotation(self.population_mean, self)
         if self.mean_only:
             self.population_stdev = None
             return
         self.population_stdev = shared_floatx(
-            numpy.ones(var_dim), name='population_stdev', shape=static_shape)
+            numpy.ones(var_dim), name='population_stdev',
+            broadcastable=pattern)
         add_role(self.population_stdev, BATCH_NORM_POPULATION_STDEV)
         add_annotation(self.population_stdev, self)
 

@@ -25,8 +25,7 @@ from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
 from blocks.bricks.sequences import Sequence
 from blocks.ops import (conv2d, conv2d_grad_wrt_inputs, conv_output_shape,
                         pool_2d, pool_output_shape)
-from blocks.roles import add_role, FILTER, BIAS
-from blocks.utils import shared_floatx_nans
+from blocks.roles import FILTER, BIAS
 
 __all__ = ['Convolutional', 'ConvolutionalTranspose', 'Pooling',
            'MaxPooling', 'AveragePooling', 'ConvolutionalSequence',
@@ -229,15 +228,9 @@ class Convolutional(LinearLike):
 
     def _allocate(self):
         self._check_configuration()
-        W = shared_floatx_nans(self._filter_shape(), name='W')
-        add_role(W, FILTER)
-        self.parameters.append(W)
-        self.add_auxiliary_variable(W.norm(2), name='W_norm')
+        self.add_parameter('W', self._filter_shape(), FILTER, norm=True)
         if self.use_bias:
-            b = shared_floatx_nans(self._bias_shape(), name='b')
-            add_role(b, BIAS)
-            self.parameters.append(b)
-            self.add_auxiliary_variable(b.norm(2), name='b_norm')
+            self.add_parameter('b', self._bias_shape(), BIAS, norm=True)
 
     # Application
 

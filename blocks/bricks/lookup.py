@@ -2,8 +2,7 @@
 from blocks.bricks.base import application, lazy
 from blocks.bricks.checks import check_input
 from blocks.bricks.interfaces import Feedforward, Initializable
-from blocks.roles import add_role, WEIGHT
-from blocks.utils import shared_floatx_nans
+from blocks.roles import WEIGHT
 
 __all__ = ['LookupTable']
 
@@ -49,9 +48,7 @@ class LookupTable(Initializable, Feedforward):
         return self.parameters[0]
 
     def _allocate(self):
-        W = shared_floatx_nans((self.length, self.dim), name='W')
-        add_role(W, WEIGHT)
-        self.parameters.append(W)
+        self.add_parameter('W', (self.length, self.dim), WEIGHT)
 
     def _initialize(self):
         self.initialize_with(self.W, 'weights_init')

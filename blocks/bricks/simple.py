@@ -8,8 +8,7 @@ from blocks.bricks.checks import check_input
 from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
                                       LinearLike)
 from blocks.bricks.wrappers import WithExtraDims
-from blocks.roles import add_role, WEIGHT, BIAS
-from blocks.utils import shared_floatx_nans
+from blocks.roles import WEIGHT, BIAS
 
 __all__ = ['Linear', 'Bias', 'Maxout', 'LinearMaxout', 'Identity', 'Tanh',
            'Logistic', 'Softplus', 'Rectifier', 'LeakyRectifier', 'Softmax',
@@ -53,15 +52,10 @@ class Linear(LinearLike, Feedforward):
         self.output_dim = output_dim
 
     def _allocate(self):
-        W = shared_floatx_nans((self.input_dim, self.output_dim), name='W')
-        add_role(W, WEIGHT)
-        self.parameters.append(W)
-        self.add_auxiliary_variable(W.norm(2), name='W_norm')
+        self.add_parameter('W', (self.input_dim, self.output_dim), WEIGHT,
+                           norm=True)
         if self.use_bias:
-            b = shared_floatx_nans((self.output_dim,), name='b')
-            add_role(b, BIAS)
-            self.parameters.append(b)
-            self.add_auxiliary_variable(b.norm(2), name='b_norm')
+            self.add_parameter('b', (self.output_dim,), BIAS, norm=True)
 
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
@@ -113,9 +107,7 @@ class Bias(Feedforward, Initializable):
         return self.parameters[0]
 
     def _allocate(self):
-        b = shared_floatx_nans((self.dim,), name='b')
-        add_role(b, BIAS)
-        self.parameters.append(b)
+        self.add_parameter('b', (self.dim,), BIAS)
 
     def _initialize(self):
         self.initialize_with(self.b, 'biases_init')

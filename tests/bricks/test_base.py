@@ -220,6 +220,31 @@ def test_parameters_get_role_and_brick():
     assert plain.tag.roles == [PARAMETER]
 
 
+class Gated(Brick):
+    """Creates its parameters with Brick.add_parameter."""
+    def _allocate(self):
+        self.add_parameter('W', (2, 3), WEIGHT, norm=True)
+        self.add_parameter('gate', (1, 3), PARAMETER,
+                           broadcastable=(True, False))
+
+
+def test_add_parameter_creates_tags_and_monitors():
+    brick = Gated()
+    brick.allocate()
+    W, gate = brick.parameters
+    assert W.name == 'W' and W.get_value().shape == (2, 3)
+    assert numpy.isnan(W.get_value()).all()
+    assert W.tag.roles == [WEIGHT] and get_brick(W) is brick
+    assert gate.broadcastable == (True, False)
+    norm, = brick.auxiliary_variables
+    assert norm.name == 'W_norm' and has_roles(norm, [AUXILIARY])
+    W.set_value(numpy.full((2, 3), 2.0, dtype=W.dtype))
+    assert numpy.isclose(norm.eval(), numpy.sqrt(6 * 4.0))
+    # allocating again starts from fresh parameters
+    brick.allocate()
+    assert brick.parameters[0] is not W and len(brick.parameters) == 2
+
+
 def test_get_dim_default_and_get_hierarchical_name():
     brick = Recorder(dim=2, name='rec')
     top = Brick(name='top', children=[brick])
