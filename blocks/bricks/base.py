@@ -30,10 +30,16 @@ from blocks.utils import pack, unpack, AnnotatingList, shared_floatx_nans
 __all__ = ['Brick', 'application', 'lazy', 'Application',
            'BoundApplication', 'ApplicationCall', 'Parameters', 'Children',
            'LazyNone', 'NoneAllocation', 'NoneInitialization',
-           'copy_and_tag', 'BRICK_DELIMITER', 'args_to_kwargs']
+           'copy_and_tag', 'BRICK_DELIMITER', 'args_to_kwargs',
+           'APPLICATION_ATTRIBUTES']
 
 #: Separates brick names in hierarchical names: ``/mlp/linear_0.W``
 BRICK_DELIMITER = '/'
+
+#: The keywords :func:`application` accepts, stored as attributes of the
+#: :class:`Application`; the last three are those of recurrent bricks
+APPLICATION_ATTRIBUTES = ('inputs', 'outputs', 'sequences', 'states',
+                          'contexts')
 
 # Arguments that `Application.apply` fills in itself rather than the caller
 _INJECTED_ARGUMENTS = ('application', 'application_call')
@@ -440,6 +446,10 @@ class Application:
         its children).
     inputs, outputs : list of str
         Names of the inputs and outputs.
+    sequences, states, contexts : list of str
+        Set by ``@application(...)`` (through ``@recurrent``) on recurrent
+        steps only: the names of the arguments iterated over, carried from
+        step to step, and given unchanged to every step.
 
     """
     call_stack = []
@@ -641,7 +651,12 @@ def application(*args, **kwargs):
     """Turn a brick method into an :class:`Application`.
 
     Used bare (``@application``) or with attributes
-    (``@application(inputs=['x'], outputs=['y'])``).
+    (``@application(inputs=['x'], outputs=['y'])``). The attributes are
+    those of :data:`APPLICATION_ATTRIBUTES`: ``inputs`` and ``outputs``
+    name the arguments and results; ``sequences``, ``states`` and
+    ``contexts`` describe the arguments of a recurrent step. Any other
+    keyword raises TypeError, so that a misspelt one is not silently
+    taken.
 
     Examples
     --------
@@ -660,8 +675,23 @@ def application(*args, **kwargs):
         return Application(args[0])
 
     def decorator(function):
+        _check_application_attributes(function, kwargs)
         app = Application(function)
         for key, value in kwargs.items():
             setattr(app, key, value)
         return app
     return decorator
+
+
+def _check_application_attributes(function, attributes):
+    unknown = [name for name in attributes
+               if name not in APPLICATION_ATTRIBUTES]
+    if unknown:
+        # At decoration time the class does not exist yet; the qualified
+        # name ('Linear.apply') is what names it.
+        where = function.__qualname__.rpartition('<locals>.')[2]
+        raise TypeError(
+            '{}: @application got unknown keyword{} {}; expected some of '
+            '{}'.format(where, 's' if len(unknown) > 1 else '',
+                        ', '.join(map(repr, unknown)),
+                        ', '.join(APPLICATION_ATTRIBUTES)))

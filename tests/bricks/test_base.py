@@ -366,6 +366,30 @@ def test_application_decorator_misuse():
         application(1, 2)
 
 
+def test_application_rejects_unknown_keywords():
+    with pytest.raises(TypeError,
+                       match=r"Misspelt\.apply: @application got unknown "
+                             r"keyword 'ouputs'; expected some of inputs, "
+                             r"outputs"):
+        class Misspelt(Brick):
+            @application(ouputs=['y'])
+            def apply(self, x):
+                return x
+
+
+def test_application_stores_recurrent_keywords():
+    class Step(Brick):
+        @application(sequences=['x'], states=['h'], contexts=['c'],
+                     outputs=['h'])
+        def apply(self, x, h, c):
+            return x + h + c
+
+    assert Step.apply.sequences == ['x']
+    assert Step.apply.states == ['h']
+    assert Step.apply.contexts == ['c']
+    assert Step().apply.states == ['h']
+
+
 def test_property_and_delegate():
     brick = WithProperties(['first', 'second'])
     assert brick.apply.inputs == ['first', 'second']
