@@ -7,7 +7,7 @@ import time
 import traceback
 
 from blocks.config import config
-from blocks.extensions import CALLBACKS
+from blocks.extensions.base import CALLBACKS
 from blocks.log import TrainingLog
 from blocks.utils import change_recursion_limit
 
@@ -33,7 +33,7 @@ class MainLoop:
     counters (``iterations_done``, ``epochs_done`` ...) and
     ``log.current_row`` the records of the iteration in progress.
     Training stops when an extension writes ``training_finish_requested``
-    into the current row (see :class:`~blocks.extensions.FinishAfter`) or
+    into the current row (see :class:`~blocks.extensions.stopping.FinishAfter`) or
     when the data stream has no more epochs.
 
     Ctrl-C (SIGINT) or SIGTERM stops training after the current batch: the
@@ -56,7 +56,7 @@ class MainLoop:
     log_backend : {'python', 'sqlite'}, optional
         The backend of the new log; ``blocks.config.config.log_backend``
         by default.
-    extensions : list of :class:`~blocks.extensions.TrainingExtension`
+    extensions : list of :class:`~blocks.extensions.base.TrainingExtension`
         Called in this order at each callback.
 
     Attributes

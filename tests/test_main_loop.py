@@ -367,3 +367,13 @@ def test_sqlite_log_backend(tmp_path):
     assert reader.status['iterations_done'] == 6
     assert reader.status['_epoch_ends'] == [3, 6]
     assert reader[6]['training_finish_requested']
+
+
+def test_importing_the_main_loop_does_not_load_progressbar2():
+    # progressbar2 is needed only when a ProgressBar draws its first bar.
+    code = ('import sys, blocks.main_loop, blocks.extensions; '
+            'print("progressbar" in sys.modules)')
+    result = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                            check=True, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip() == 'False'

@@ -1,6 +1,6 @@
 """Keeping batch normalization's population statistics exact during
 training."""
-from blocks.extensions import SimpleExtension
+from blocks.extensions.base import SimpleExtension
 from blocks.graph.bn import PopulationStatisticsEstimator
 
 __all__ = ['EstimatePopulationStatistics']

@@ -12,7 +12,7 @@ uses minibatch statistics only if given variables of a training-mode graph.
 """
 import logging
 
-from blocks.extensions import SimpleExtension
+from blocks.extensions.base import SimpleExtension
 from blocks.monitoring.aggregation import AggregationBuffer, TakeLast
 from blocks.monitoring.evaluators import (DatasetEvaluator,
                                           MonitoredQuantityBuffer,
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 class MonitoringExtension:
     """Naming of log records: ``<prefix>_<name>_<suffix>``.
 
-    A mixin for :class:`~blocks.extensions.SimpleExtension` subclasses.
+    A mixin for :class:`~blocks.extensions.base.SimpleExtension` subclasses.
 
     """
     SEPARATOR = '_'

@@ -1,4 +1,4 @@
-"""Predicates for :meth:`~blocks.extensions.SimpleExtension.add_condition`.
+"""Predicates for :meth:`~blocks.extensions.base.SimpleExtension.add_condition`.
 """
 
 __all__ = ['OnLogRecord']

@@ -2,7 +2,7 @@
 import logging
 import os
 
-from blocks.extensions import SimpleExtension
+from blocks.extensions.base import SimpleExtension
 from blocks.serialization import (add_to_dump, dump, load, load_parameters,
                                   secure_dump)
 

@@ -1,13 +1,25 @@
-"""Early stopping."""
+"""Stopping training: when asked, or when a record stops improving."""
 import logging
 
-from blocks.extensions import CompositeExtension, SimpleExtension
+from blocks.extensions.base import CompositeExtension, SimpleExtension
 from blocks.extensions.predicates import OnLogRecord
 from blocks.extensions.training import TrackTheBest
 
-__all__ = ['FinishIfNoImprovementAfter', 'EarlyStopping']
+__all__ = ['FinishAfter', 'FinishIfNoImprovementAfter', 'EarlyStopping']
 
 logger = logging.getLogger(__name__)
+
+
+class FinishAfter(SimpleExtension):
+    """Stop training when triggered.
+
+    Examples
+    --------
+    >>> stop = FinishAfter(after_n_epochs=10)
+
+    """
+    def do(self, which_callback, *args):
+        self.main_loop.log.current_row['training_finish_requested'] = True
 
 
 class FinishIfNoImprovementAfter(SimpleExtension):

@@ -5,7 +5,7 @@ import logging
 
 import numpy
 
-from blocks.extensions import SimpleExtension
+from blocks.extensions.base import SimpleExtension
 
 __all__ = ['SharedVariableModifier', 'TrackTheBest']
 
