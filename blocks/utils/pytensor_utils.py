@@ -6,7 +6,8 @@ from pytensor.compile.sharedvalue import SharedVariable
 
 __all__ = ['shared_floatx', 'shared_floatx_zeros', 'shared_floatx_nans',
            'shared_floatx_zeros_matching', 'shared_like', 'is_graph_input',
-           'is_shared_variable', 'check_variable', 'floatx']
+           'is_shared_variable', 'check_variable', 'check_theano_variable',
+           'floatx']
 
 
 def floatx(value):
@@ -110,3 +111,43 @@ def check_variable(variable, what='argument'):
         raise TypeError('expected a PyTensor variable as {}, got {!r} of '
                         'type {}'.format(what, variable,
                                          type(variable).__name__))
+
+
+def check_theano_variable(variable, n_dim, dtype_prefix):
+    """Check the number of dimensions and the dtype of a tensor (Blocks'
+    name and signature, kept for compatibility).
+
+    Parameters
+    ----------
+    variable : variable or value convertible to a tensor, or None
+        None is accepted without any check.
+    n_dim : int or None
+        The expected number of dimensions; None (or 0) skips the check.
+    dtype_prefix : str or None
+        What the dtype must start with (``'float'``, ``'int'``); None
+        skips the check.
+
+    Raises
+    ------
+    ValueError
+        On a wrong number of dimensions or dtype.
+
+    >>> import pytensor.tensor as pt
+    >>> check_theano_variable(pt.matrix(), 2, 'float')
+    >>> check_theano_variable(pt.lvector(), 2, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: Wrong number of dimensions: expected 2, got 1
+
+    """
+    if variable is None:
+        return
+    if not isinstance(variable, Variable):
+        variable = pytensor.tensor.as_tensor_variable(variable)
+    if n_dim and variable.ndim != n_dim:
+        raise ValueError('Wrong number of dimensions: expected {}, got '
+                         '{}'.format(n_dim, variable.ndim))
+    if dtype_prefix and not variable.dtype.startswith(dtype_prefix):
+        raise ValueError('Wrong dtype prefix: expected a dtype starting '
+                         'with {!r}, got {}'.format(dtype_prefix,
+                                                    variable.dtype))

@@ -6,14 +6,19 @@ Bricks build graphs far from where functions are compiled, so blocks keeps
 the older convenience: every draw gets its own shared generator, seeded
 from one seed sequence, whose ``default_update`` advances it each time a
 compiled function runs.
+
+:class:`MRGRandomStream` takes the arguments in the order of Theano's
+``MRG_RandomStreams`` (size first), so scripts written for it port by
+changing the import.
 """
 import warnings
 
 import numpy
+import pytensor
 from pytensor.compile.sharedvalue import shared
 from pytensor.tensor.random import basic
 
-__all__ = ['RandomStream']
+__all__ = ['RandomStream', 'MRGRandomStream', 'MRG_RandomStreams']
 
 
 class RandomStream:
@@ -80,3 +85,69 @@ class RandomStream:
     def updates(self):
         """The (generator, next state) pairs of every draw so far."""
         return list(self.state_updates)
+
+
+class MRGRandomStream:
+    """Random draws with the signatures of Theano's ``MRG_RandomStreams``.
+
+    The size comes first and the distribution's parameters after it, as in
+    Theano (``normal(size, avg, std)``); :class:`RandomStream` follows
+    NumPy instead (``normal(loc, scale, size)``), so a call written for
+    Theano, such as ``normal((), 0, 1)``, would silently draw something
+    else there. The numbers themselves come from NumPy's generators, not
+    from the MRG31k3p algorithm: the same seed does not give Theano's
+    numbers.
+
+    Parameters
+    ----------
+    seed : int, optional
+        Theano's default, 12345, if not given.
+
+    Examples
+    --------
+    >>> import pytensor
+    >>> stream = MRGRandomStream(1)
+    >>> noise = stream.normal((2, 3), avg=1., std=0.1)
+    >>> pytensor.function([], noise)().shape
+    (2, 3)
+    >>> stream.binomial((4,), p=0.5).dtype
+    'int64'
+
+    """
+    def __init__(self, seed=12345):
+        self.seed = seed
+        self._stream = RandomStream(seed)
+
+    @property
+    def state_updates(self):
+        """(shared generator, next state) for each draw so far."""
+        return self._stream.state_updates
+
+    def updates(self):
+        """The (generator, next state) pairs of every draw so far."""
+        return self._stream.updates()
+
+    def uniform(self, size, low=0.0, high=1.0, ndim=None, dtype=None,
+                nstreams=None):
+        """Uniform numbers in [low, high). `ndim` and `nstreams` are
+        accepted for compatibility and ignored."""
+        return self._stream.uniform(low, high, size=size,
+                                    dtype=_float_dtype(dtype))
+
+    def normal(self, size, avg=0.0, std=1.0, ndim=None, dtype=None,
+               nstreams=None):
+        """Normal numbers of mean `avg` and standard deviation `std`."""
+        return self._stream.normal(avg, std, size=size,
+                                   dtype=_float_dtype(dtype))
+
+    def binomial(self, size=None, p=1, n=1, ndim=None, dtype='int64',
+                 nstreams=None):
+        """The number of successes in `n` trials of probability `p`."""
+        return self._stream.binomial(n, p, size=size, dtype=dtype)
+
+
+def _float_dtype(dtype):
+    return pytensor.config.floatX if dtype is None else dtype
+
+
+MRG_RandomStreams = MRGRandomStream

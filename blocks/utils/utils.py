@@ -24,7 +24,8 @@ def pack(arg):
 
 
 def unpack(arg, singleton=False):
-    """Unwrap a one-element list or tuple; leave other values alone.
+    """Unwrap a one-element list or tuple; a longer one becomes a list
+    (as in Blocks); other values are returned as they are.
 
     Parameters
     ----------
@@ -35,7 +36,7 @@ def unpack(arg, singleton=False):
 
     >>> unpack([1])
     1
-    >>> unpack([1, 2])
+    >>> unpack((1, 2))
     [1, 2]
 
     """
@@ -45,7 +46,7 @@ def unpack(arg, singleton=False):
         if singleton:
             raise ValueError('expected a single element, got {} of them: '
                              '{!r}'.format(len(arg), arg))
-        return arg
+        return list(arg)
     return arg
 
 

@@ -1,3 +1,4 @@
+import itertools
 import math
 import pickle
 from collections import OrderedDict
@@ -96,8 +97,19 @@ def test_iterable_dataset_sources_and_generic_iterables():
     assert unsized.get_data(state) == (5,)
     with pytest.raises(StopIteration):
         unsized.get_data(state)
-    with pytest.raises(ValueError, match='one-shot iterator'):
-        IterableDataset({'s': iter([1])})
+
+
+def test_iterable_dataset_continues_one_shot_iterators_across_epochs():
+    dataset = IterableDataset(itertools.count())  # as in Fuel
+    assert dataset.sources == ('data',)
+    assert math.isnan(dataset.num_examples)
+    first = dataset.open()
+    assert [dataset.get_data(first) for _ in range(3)] == [(0,), (1,), (2,)]
+    # a one-shot iterator cannot be rewound: the next epoch goes on
+    assert dataset.get_data(dataset.open()) == (3,)
+    generated = IterableDataset({'s': (letter for letter in 'ab')})
+    state = generated.open()
+    assert generated.get_data(state) == ('a',)
 
 
 def test_dataset_without_sources():

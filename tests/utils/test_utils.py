@@ -22,7 +22,7 @@ def test_pack_and_unpack():
     assert pack(1) == [1]
     assert pack((1, 2)) == [1, 2]
     assert pack([1]) == [1]
-    assert unpack((1, 2)) == (1, 2)
+    assert unpack((1, 2)) == [1, 2]  # a list, as in Blocks
     assert unpack([1, 2]) == [1, 2]
     assert unpack([1]) == 1
     marker = object()
@@ -200,3 +200,40 @@ def test_find_bricks_on_shared_children():
     right = Brick(name='right', children=[child])
     found = find_bricks([left, right], lambda brick: True)
     assert found == [left, right, child]
+
+
+def test_importing_utils_does_not_import_pytensor():
+    import subprocess
+    code = ('import sys, blocks.utils; '
+            'print(sorted(m for m in sys.modules if m.startswith("pytensor")))')
+    output = subprocess.run([sys.executable, '-c', code], check=True,
+                            capture_output=True, text=True).stdout
+    assert output.strip() == '[]'
+
+
+def test_pytensor_helpers_load_on_first_use():
+    import blocks.utils
+    from blocks.utils import pytensor_utils, random_streams
+    assert blocks.utils.shared_floatx is pytensor_utils.shared_floatx
+    assert blocks.utils.MRG_RandomStreams is random_streams.MRGRandomStream
+    assert 'check_theano_variable' in dir(blocks.utils)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        blocks.utils.no_such_name
+
+
+def test_theano_utils_is_blocks_name_for_the_pytensor_helpers():
+    from blocks.utils import pytensor_utils, theano_utils
+    for name in pytensor_utils.__all__:
+        assert getattr(theano_utils, name) is getattr(pytensor_utils, name)
+
+
+def test_check_theano_variable():
+    from blocks.utils import check_theano_variable
+    check_theano_variable(None, 2, 'float')
+    check_theano_variable(pt.lmatrix(), 2, 'int')
+    check_theano_variable([1.5, 2.5], 1, 'float')  # converted first
+    check_theano_variable(pt.tensor3(), None, None)
+    with pytest.raises(ValueError, match='dimensions: expected 2, got 3'):
+        check_theano_variable(pt.tensor3(), 2, None)
+    with pytest.raises(ValueError, match="starting with 'int', got float"):
+        check_theano_variable(pt.matrix(), 2, 'int')

@@ -216,10 +216,12 @@ def _take(data, request):
 class IterableDataset(Dataset):
     """A dataset of iterables read in lockstep, one per source.
 
-    Each epoch starts again from the beginning of every iterable, so they
-    must be re-iterable (lists, arrays, ``range``...), not one-shot
-    iterators. Sequences (anything with ``len`` and indexing) are read by
-    position, which makes a half-read epoch picklable.
+    Each epoch starts again from the beginning of every re-iterable
+    source (lists, arrays, ``range``...). A one-shot iterator, such as
+    ``itertools.count()`` or a generator, is accepted as in Fuel: it is
+    never rewound, so each epoch continues where the last one stopped.
+    Sequences (anything with ``len`` and indexing) are read by position,
+    which makes a half-read epoch picklable.
 
     Parameters
     ----------
@@ -239,12 +241,6 @@ class IterableDataset(Dataset):
     """
     def __init__(self, iterables, **kwargs):
         iterables = _named(iterables, 'IterableDataset')
-        for source, iterable in iterables.items():
-            if isinstance(iterable, Iterator):
-                raise ValueError(
-                    'IterableDataset: source {!r} is a one-shot iterator '
-                    '({}); give a re-iterable container such as a list'
-                    .format(source, type(iterable).__name__))
         self.provides_sources = tuple(iterables)
         self.iterables = iterables
         super().__init__(**kwargs)
