@@ -16,9 +16,10 @@ $(STAMP): $(BIN)/python pyproject.toml requirements.txt
 
 install: $(STAMP)
 
-# Two test processes, each with one BLAS thread, so that they do not fight
-# over the cores.
+# The linter first (a finding fails the target), then two test processes,
+# each with one BLAS thread, so that they do not fight over the cores.
 test: install
+	$(BIN)/ruff check blocks tests examples benchmarks
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -q -n 2 --dist loadfile
 

@@ -107,7 +107,8 @@ def target_rows(results):
              'MainLoop', '1b')):
         if key in training:
             r = training[key]
-            add(label, '{:.0f} ex/s'.format(r['blocks_loop_examples_per_second']),
+            add(label,
+                '{:.0f} ex/s'.format(r['blocks_loop_examples_per_second']),
                 '{:.0f} ex/s'.format(r['torch_loop_examples_per_second']),
                 '{:.2f} (speed-up)'.format(r['throughput_ratio']),
                 '>= 1.0', r['throughput_ratio'] >= 1.0)

@@ -5,12 +5,13 @@ Each setting runs in its own subprocess (so that one's allocations cannot
 hide the other's): it compiles one SGD step (gradients with respect to the
 input and to every scale and shift) through `--layers` stacked
 training-mode BatchNormalization + Tanh layers on a `--batch` x `--features`
-float32 input, then times `--steps` steps (median), with the C linker ("cvm") and with
-PyTensor's default Numba linker. Peak memory is measured with tracemalloc
-during one step with the C linker, whose intermediates are NumPy arrays
-(NumPy reports them to tracemalloc); it is the peak of the allocations made
-during the step, input and parameters excluded. Numba's own allocations are
-invisible to tracemalloc, so no peak is reported for it.
+float32 input, then times `--steps` steps (median), with the C linker
+("cvm") and with PyTensor's default Numba linker. Peak memory is measured
+with tracemalloc during one step with the C linker, whose intermediates are
+NumPy arrays (NumPy reports them to tracemalloc); it is the peak of the
+allocations made during the step, input and parameters excluded. Numba's
+own allocations are invisible to tracemalloc, so no peak is reported for
+it.
 
 Run with ``python -m benchmarks.bn_memory`` (about a minute); results are
 recorded in the docstring of :mod:`blocks.bricks.bn`.
@@ -92,9 +93,9 @@ def main(argv=None):
                                     ('numba', '1'), ('numba', '0')):
         output = subprocess.run(
             [sys.executable, '-m', 'benchmarks.bn_memory', '--child',
-             conserve_memory, '--linker', linker, '--batch', str(args.batch), '--features',
-             str(args.features), '--layers', str(args.layers), '--steps',
-             str(args.steps)],
+             conserve_memory, '--linker', linker, '--batch', str(args.batch),
+             '--features', str(args.features), '--layers', str(args.layers),
+             '--steps', str(args.steps)],
             env=environment, check=True, capture_output=True, text=True)
         result = json.loads(output.stdout.strip().splitlines()[-1])
         peak = ('' if result['peak_mib'] is None else

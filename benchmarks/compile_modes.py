@@ -29,13 +29,21 @@ Markdown table, returns ``{(mode, model): result}``.
 Results (2 cores shared with 4-6 other jobs, load 5-7; medians of 20
 steps; compile = CPU s, wall in parentheses)::
 
-    model          auto                 cvm-noinplace        cvm                  numba
-    MNIST MLP      0.6 s / 0.00 / 0.46  0.8 s / 1.10 / 1.51  1.0 s / 2.65 / 1.80  0.9 s / 1.1* / 0.41
-    wide BN-MLP    1.7 s / 0.13 / 107   2.2 s / 0.71 / 131   4.8 s / 0.97 / 131   3.0 s / 0.5* / 44
-    BN depth 10    3.0 s / 0.05 / 40    5.7 s / 1.93 / 41    8.2 s / 2.42 / 71    7.2 s / 0.8* / 14
-    BN depth 25    8.6 s / 0.07 / 50    23.7 s / 1.49 / 77   25.7 s / 1.58 / 74   (first call 119 s
-    BN depth 50    18.2 s / 0.06 / 63   64.8 s / 1.04 / 82   -                     CPU, cold cache)
-    BN depth 100   44.5 s / 0.23 / 238  -                    -                    -
+    model          auto                 cvm-noinplace
+    MNIST MLP      0.6 s / 0.00 / 0.46  0.8 s / 1.10 / 1.51
+    wide BN-MLP    1.7 s / 0.13 / 107   2.2 s / 0.71 / 131
+    BN depth 10    3.0 s / 0.05 / 40    5.7 s / 1.93 / 41
+    BN depth 25    8.6 s / 0.07 / 50    23.7 s / 1.49 / 77
+    BN depth 50    18.2 s / 0.06 / 63   64.8 s / 1.04 / 82
+    BN depth 100   44.5 s / 0.23 / 238  -
+
+    model          cvm                  numba
+    MNIST MLP      1.0 s / 2.65 / 1.80  0.9 s / 1.1* / 0.41
+    wide BN-MLP    4.8 s / 0.97 / 131   3.0 s / 0.5* / 44
+    BN depth 10    8.2 s / 2.42 / 71    7.2 s / 0.8* / 14
+    BN depth 25    25.7 s / 1.58 / 74   (first call 119 s CPU, cold cache)
+    BN depth 50    -                    -
+    BN depth 100   -                    -
 
     cells: compile CPU s / first call s / median step ms
     * Numba's on-disk cache was warm (same graph compiled before): cold,

@@ -8,7 +8,8 @@ sides (blocks' ``population_stdev`` is ``sqrt(running_var + eps)``,
 :func:`blocks.bricks.bn.load_pytorch_state`), as after training; the
 largest difference of the two outputs is recorded. Blocks: the inference
 graph built from the bricks, compiled with
-:meth:`ComputationGraph.get_function <blocks.graph.ComputationGraph.get_function>`;
+:meth:`ComputationGraph.get_function
+<blocks.graph.ComputationGraph.get_function>`;
 PyTorch: ``net.eval()`` under ``torch.inference_mode()``. Throughput =
 examples per second, ratio = blocks / torch (>= 1: blocks is faster).
 

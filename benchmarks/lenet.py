@@ -2,9 +2,10 @@
 
 The model (as in the Theano LeNet tutorial): conv 5x5 (20 filters), max-pool
 2, + bias, tanh; conv 5x5 (50 filters), max-pool 2, + bias, tanh; dense 500
-+ relu; dense 10 + softmax cross-entropy; MNIST-sized 1x28x28 float32 inputs. One step is forward + backward + plain
-SGD update, compiled as a single ``pytensor.function`` for blocks; PyTorch
-runs eagerly with the same thread count as numpy's BLAS. Both run in the
++ relu; dense 10 + softmax cross-entropy; MNIST-sized 1x28x28 float32
+inputs. One step is forward + backward + plain SGD update, compiled as a
+single ``pytensor.function`` for blocks; PyTorch runs eagerly with the same
+thread count as numpy's BLAS. Both run in the
 same process, interleaved in rounds, and the ratio of median step times is
 reported (absolute times on a shared machine are noisy).
 
@@ -158,14 +159,16 @@ def run(quick=False, batch=500, threads=None, modes=(None,), verbose=True):
     if "torch" in results:
         for name in steps:
             if name != "torch":
-                results[f"ratio {name}/torch"] = results[name] / results["torch"]
+                results[f"ratio {name}/torch"] = (results[name]
+                                                  / results["torch"])
     if verbose:
         print(f"LeNet step, batch {batch}, {threads} threads, float32 "
               f"(OPENBLAS_CORETYPE={results['openblas_coretype']})")
         for name in steps:
             line = f"  {name:24s} {results[name] * 1e3:8.1f} ms"
             if name != "torch" and "torch" in results:
-                line += f"   ratio to torch {results[f'ratio {name}/torch']:.2f}"
+                ratio = results[f'ratio {name}/torch']
+                line += f"   ratio to torch {ratio:.2f}"
             print(line)
     return results
 

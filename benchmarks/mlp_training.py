@@ -2,8 +2,9 @@
 against PyTorch CPU eager (benchmarks 1a, 1b and 4 of the suite).
 
 Blocks side: bricks (:class:`~blocks.bricks.BatchNormalizedMLP`),
-:func:`~blocks.graph.apply_batch_normalization`, :class:`~blocks.algorithms.GradientDescent`
-(plain SGD) with the moving-average population updates
+:func:`~blocks.graph.apply_batch_normalization`,
+:class:`~blocks.algorithms.GradientDescent` (plain SGD) with the
+moving-average population updates
 (:func:`~blocks.graph.get_population_moving_average_updates`, alpha 0.1),
 run by a :class:`~blocks.main_loop.MainLoop` over a
 :class:`~blocks.data.DataStream` of an in-memory

@@ -31,8 +31,10 @@ three that make the step faster:
     (constant folding only runs at the end of a pass): quadratic in depth
     (102 passes for 25 layers). Kept, they cost a few scalar comparisons per
     step.
-``dot_diag_to_elemwise``, ``selection_dot_to_indexing``, ``orthogonal_dot_transpose_to_eye``, ``useless_symmetric_transpose``
-    Each matrix product asks PyTensor's assumption system whether an
+The assumption rewrites
+    ``dot_diag_to_elemwise``, ``selection_dot_to_indexing``,
+    ``orthogonal_dot_transpose_to_eye`` and ``useless_symmetric_transpose``:
+    each matrix product asks PyTensor's assumption system whether an
     operand is known to be diagonal, orthogonal, symmetric or a selection
     matrix; in a network none ever is (the weights are shared variables),
     and the questions took 5-10 % of the compile time of a deep BN-MLP.

@@ -1,9 +1,10 @@
 """Initialization schemes: how to fill a brick's parameters.
 
-A scheme is a small configuration object. :meth:`~NdarrayInitialization.generate`
-draws a NumPy array of a given shape from a NumPy random
-generator; :meth:`~NdarrayInitialization.initialize` fills a shared
-variable with it, cast to the variable's dtype. Configuration errors are
+A scheme is a small configuration object.
+:meth:`~NdarrayInitialization.generate` draws a NumPy array of a given
+shape from a NumPy random generator;
+:meth:`~NdarrayInitialization.initialize` fills a shared variable with it,
+cast to the variable's dtype. Configuration errors are
 raised when the scheme is constructed, shape errors when it generates.
 
 >>> import numpy
@@ -87,8 +88,9 @@ class NdarrayInitialization:
         shape = _as_shape(shape)
         value = numpy.asarray(self.generate(rng, shape))
         if value.shape != shape:
-            raise ValueError('{} generated shape {} for {}, expected {}'.format(
-                type(self).__name__, value.shape, var.name, shape))
+            raise ValueError(
+                '{} generated shape {} for {}, expected {}'.format(
+                    type(self).__name__, value.shape, var.name, shape))
         if value.ndim != var.ndim:
             raise ValueError('{}: cannot put a {}-d value into {}-d {}'.format(
                 type(self).__name__, value.ndim, var.ndim, var.name))

@@ -140,9 +140,9 @@ class MainLoop:
         found = [extension for extension in self.extensions
                  if extension.name == name]
         if len(found) != 1:
-            raise ValueError('{} extensions are named {!r}; the extensions are '
-                             '{}'.format(len(found), name,
-                                         [ext.name for ext in self.extensions]))
+            names = [ext.name for ext in self.extensions]
+            raise ValueError('{} extensions are named {!r}; the extensions '
+                             'are {}'.format(len(found), name, names))
         return found[0]
 
     # Running

@@ -16,7 +16,8 @@ class Path:
     --------
     >>> path = Path.parse('/mlp/linear_0.W')
     >>> path.nodes
-    (Path.BrickName('mlp'), Path.BrickName('linear_0'), Path.ParameterName('W'))
+    (Path.BrickName('mlp'), Path.BrickName('linear_0'),
+     Path.ParameterName('W'))
     >>> str(path)
     '/mlp/linear_0.W'
 

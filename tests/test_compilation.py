@@ -30,8 +30,8 @@ def softmax_regression_step():
     gradient = pytensor.grad(cost, weights)
     data = [rng.normal(size=(4, 5)).astype(floatx),
             numpy.array([0, 2, 1, 2], dtype='int32')]
-    return ([x, y], [cost, probabilities], [(weights, weights - 0.5 * gradient)],
-            data, weights)
+    return ([x, y], [cost, probabilities],
+            [(weights, weights - 0.5 * gradient)], data, weights)
 
 
 def run_twice(compile_):

@@ -72,5 +72,6 @@ def test_sibling_bricks_with_one_name_raise_when_the_model_is_built():
     x = pt.matrix('x')
     first, second = Linear(2, 2), Linear(2, 2)
     sequence = Sequence([first, second], name='pair')
-    with pytest.raises(ValueError, match=r'/pair/linear\.[Wb]; do two sibling'):
+    with pytest.raises(ValueError,
+                       match=r'/pair/linear\.[Wb]; do two sibling'):
         Model(sequence.apply(x))

@@ -110,7 +110,8 @@ def test_parameters_named_by_brick_path_or_own_name(mlp, tmp_path):
     dump(None, path, parameters=all_parameters(mlp) + [free, statistic])
     assert members(path) == ['_parameters']
     saved = load_parameters(path)
-    assert sorted(saved) == ['/mlp/linear_0.W', '/mlp/linear_0.population_mean',
+    assert sorted(saved) == ['/mlp/linear_0.W',
+                             '/mlp/linear_0.population_mean',
                              '/mlp/linear_1.W', 'learning_rate']
     assert saved['learning_rate'] == 3.0
     with numpy.load(tarfile.open(path).extractfile('_parameters')) as npz:

@@ -188,7 +188,8 @@ class Brick(Annotation):
 
     def __init__(self, name=None, children=None):
         super().__init__()
-        self.name = name if name is not None else self.__class__.__name__.lower()
+        self.name = (name if name is not None
+                     else self.__class__.__name__.lower())
         self.parents = []
         self.children = Children(self, children or [])
         self.parameters = Parameters(self)

@@ -39,7 +39,10 @@ class IterationScheme:
 
 
 class BatchSizeScheme(IterationScheme):
-    """A scheme whose requests are batch sizes (for :class:`~blocks.data.transformers.Batch`)."""
+    """A scheme whose requests are batch sizes.
+
+    For :class:`~blocks.data.transformers.Batch`.
+    """
     requests_examples = False
 
 

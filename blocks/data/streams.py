@@ -94,7 +94,8 @@ class AbstractDataStream:
         raise NotImplementedError
 
     def get_epoch_iterator(self, as_dict=False):
-        """Start an epoch and return its :class:`~blocks.data.streams.DataIterator`."""
+        """Start an epoch and return its
+        :class:`~blocks.data.streams.DataIterator`."""
         requests = (self.iteration_scheme.get_request_iterator()
                     if self.iteration_scheme is not None else None)
         self.epoch_iterator = DataIterator(self, requests, as_dict=as_dict)

@@ -497,7 +497,8 @@ class Batch(Transformer):
     data_stream : AbstractDataStream
         A stream of examples.
     iteration_scheme : BatchSizeScheme
-        The batch sizes, usually a :class:`~blocks.data.schemes.ConstantScheme`.
+        The batch sizes, usually a
+        :class:`~blocks.data.schemes.ConstantScheme`.
     strictness : {0, 1, 2}, optional
         What to do with an incomplete last batch: 0 returns it, 1 drops
         it, 2 raises ValueError.

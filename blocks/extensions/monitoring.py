@@ -63,8 +63,10 @@ class DataStreamMonitoring(SimpleExtension, MonitoringExtension):
 
     Parameters
     ----------
-    variables : list of variables or :class:`~blocks.monitoring.aggregation.MonitoredQuantity`
-        Named; averaged over the stream's batches unless they have another
+    variables : list of variables or MonitoredQuantity
+        Named (see
+        :class:`~blocks.monitoring.aggregation.MonitoredQuantity`);
+        averaged over the stream's batches unless they have another
         aggregation scheme.
     data_stream : data stream
     updates : list of pairs or dict, optional
@@ -105,7 +107,7 @@ class TrainingDataMonitoring(SimpleExtension, MonitoringExtension):
 
     Parameters
     ----------
-    variables : list of variables or :class:`~blocks.monitoring.aggregation.MonitoredQuantity`
+    variables : list of variables or MonitoredQuantity
     prefix, suffix : str, optional
     \\*\\*kwargs
         Triggers, such as ``after_batch=True`` or ``after_epoch=True``

@@ -17,18 +17,23 @@ Our population stdev is :math:`\sqrt{\mathrm{Var} + \epsilon}` (epsilon
 included, none added at inference), minibatch variances are biased
 (divided by m), and the moving average is
 ``p <- (1 - alpha) * p + alpha * m`` applied to the mean and the stdev.
+PyTorch's ``BatchNorm*`` and Keras' ``BatchNormalization`` differ:
 
-=====================  ===================  ========================  ==========================
-quantity               blocks               PyTorch (``BatchNorm*``)  Keras (``BatchNormalization``)
-=====================  ===================  ========================  ==========================
-moving-average weight  ``alpha=0.1`` on     ``momentum=0.1`` on the   ``momentum=0.99`` on the
-of the new batch       the new value        new value (alpha =        old value (alpha =
-                                            momentum)                 1 - momentum = 0.01)
-statistic averaged     stdev (eps inside)   variance                  variance
-running variance       biased stdev**2      unbiased, m/(m-1)         biased
-epsilon default        1e-4, training only  1e-5, train + inference   1e-3, train + inference
-scale / shift          ``scale``/``shift``  ``weight``/``bias``       ``gamma``/``beta``
-=====================  ===================  ========================  ==========================
+=====================  ==================  =================  =================
+quantity               blocks              PyTorch            Keras
+=====================  ==================  =================  =================
+moving-average weight  ``alpha=0.1`` on    ``momentum=0.1``   ``momentum=0.99``
+of the new batch       the new value       on the new value   on the old value
+                                           (alpha =           (alpha = 1 -
+                                           momentum)          momentum = 0.01)
+statistic averaged     stdev (eps inside)  variance           variance
+running variance       biased stdev**2     unbiased,          biased
+                                           m/(m-1)
+epsilon default        1e-4, training      1e-5, train +      1e-3, train +
+                       only                inference          inference
+scale / shift          ``scale``,          ``weight``,        ``gamma``,
+                       ``shift``           ``bias``           ``beta``
+=====================  ==================  =================  =================
 
 Converting a PyTorch state into a brick (see
 :func:`blocks.bricks.bn.load_pytorch_state`): ``population_mean =

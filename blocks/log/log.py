@@ -53,8 +53,9 @@ def _as_uuid(value):
     try:
         return UUID(hex=str(value))
     except ValueError:
-        raise ValueError('expected a UUID (UUID object, hex string or 16 '
-                         'bytes) for the log, got {!r}'.format(value)) from None
+        raise ValueError(
+            'expected a UUID (UUID object, hex string or 16 bytes) for the '
+            'log, got {!r}'.format(value)) from None
 
 
 def check_iteration(iteration):

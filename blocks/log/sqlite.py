@@ -149,7 +149,8 @@ class _Writer:
                 if self.entries:
                     self.connection.executemany(
                         'INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)',
-                        [key + (value,) for key, value in self.entries.items()])
+                        [key + (value,)
+                         for key, value in self.entries.items()])
                 if self.status:
                     self.connection.executemany(
                         'INSERT OR REPLACE INTO status VALUES (?, ?, ?)',
@@ -418,7 +419,8 @@ class SQLiteLog(TrainingLogBase):
         row = {}
         for uuid in self._visible_runs(iteration):
             row.update(
-                (key, _from_sql(value)) for key, value in self.connection.execute(
+                (key, _from_sql(value))
+                for key, value in self.connection.execute(
                     'SELECT key, value FROM entries WHERE uuid = ? AND '
                     'iteration = ?', (uuid, iteration)))
         for (uuid, row_iteration, key), value in self._writer.entries.items():

@@ -4,8 +4,9 @@ All three kernels use the same scheme: the batch is processed in chunks of
 images; each chunk is unfolded into a column matrix (``im2col``, shape
 ``(channels * kernel_rows * kernel_cols, chunk * out_rows * out_cols)``,
 at most ``COLUMN_BUDGET_BYTES``), and a single BLAS matrix product per chunk
-does the arithmetic (on as many threads as numpy's BLAS uses). The same compiled functions serve the Ops' ``perform`` (Python and
-C linkers) and the Numba linker, so every compile mode runs the same code.
+does the arithmetic (on as many threads as numpy's BLAS uses). The same
+compiled functions serve the Ops' ``perform`` (Python and C linkers) and
+the Numba linker, so every compile mode runs the same code.
 
 Geometry arguments are always ``(stride_r, stride_c, pad_r, pad_c, dil_r,
 dil_c)``; the operation computed is a cross-correlation.
@@ -135,7 +136,7 @@ def col2im(col, dx, n0, nb, kr, kc, sr, sc, pr, pc, dr, dc, orows, ocols):
 
 @_jit
 def _scatter_chunk(res, out3, n0, nb):
-    """Copy ``res`` (nb * P, F) into ``out3[n0:n0 + nb]`` of shape (., F, P)."""
+    """Copy ``res`` (nb * P, F) into ``out3[n0:n0 + nb]`` (., F, P)."""
     nf, opix = out3.shape[1], out3.shape[2]
     rf = res.reshape(res.size)
     of = out3.reshape(out3.size)
@@ -150,7 +151,7 @@ def _scatter_chunk(res, out3, n0, nb):
 
 @_jit
 def _gather_chunk(g, n0, nb, buf):
-    """Copy ``g[n0:n0 + nb]`` of shape (nb, F, P) into ``buf`` as (F, nb * P)."""
+    """Copy ``g[n0:n0 + nb]`` (nb, F, P) into ``buf`` as (F, nb * P)."""
     nf, opix = g.shape[1], g.shape[2]
     gf = g.reshape(g.size)
     bf = buf.reshape(buf.size)

@@ -448,7 +448,8 @@ def _apply_shape_hint(variable, shape, what):
             raise ValueError(
                 f"{what} {hint} does not match the static shape "
                 f"{variable.type.shape} of the variable")
-    if all(h is None or s is not None for h, s in zip(hint, variable.type.shape)):
+    if all(h is None or s is not None
+           for h, s in zip(hint, variable.type.shape)):
         return variable
     return pt.specify_shape(variable, hint)
 

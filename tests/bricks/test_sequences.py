@@ -84,7 +84,8 @@ def test_mlp_errors():
                        'dims'):
         mlp.allocate()
     mlp = MLP([Tanh()], [3, 2], weights_init=Constant(1), name='net')
-    with pytest.raises(ValueError, match='/net/linear_0: biases_init is not set'):
+    with pytest.raises(ValueError,
+                       match='/net/linear_0: biases_init is not set'):
         mlp.initialize()
     with pytest.raises(ValueError, match=r'/net/linear_0: input_ expected '
                        r'.*shape \(\.\.\., 3\)'):

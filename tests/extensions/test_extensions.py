@@ -20,7 +20,8 @@ from training_helpers import CountingAlgorithm, counting_stream
 
 def run(extensions, num_batches=4, stream=None, **finish):
     finish = finish or dict(after_n_epochs=2)
-    loop = MainLoop(CountingAlgorithm(), stream or counting_stream(num_batches),
+    loop = MainLoop(CountingAlgorithm(),
+                    stream or counting_stream(num_batches),
                     extensions=list(extensions) + [FinishAfter(**finish)])
     loop.run()
     return loop

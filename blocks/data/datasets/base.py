@@ -97,7 +97,7 @@ class Dataset:
         return stream
 
     def get_example_stream(self):
-        """A :class:`~blocks.data.streams.DataStream` over the examples one by one."""
+        """A :class:`~blocks.data.streams.DataStream` of single examples."""
         from blocks.data.streams import DataStream
         return DataStream(self, iteration_scheme=self.example_iteration_scheme)
 
