@@ -33,8 +33,9 @@ class MainLoop:
     counters (``iterations_done``, ``epochs_done`` ...) and
     ``log.current_row`` the records of the iteration in progress.
     Training stops when an extension writes ``training_finish_requested``
-    into the current row (see :class:`~blocks.extensions.stopping.FinishAfter`) or
-    when the data stream has no more epochs.
+    into the current row (see
+    :class:`~blocks.extensions.stopping.FinishAfter`) or when the data
+    stream has no more epochs.
 
     Ctrl-C (SIGINT) or SIGTERM stops training after the current batch: the
     ``on_interrupt`` callbacks run (a

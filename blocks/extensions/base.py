@@ -19,8 +19,8 @@ Integer triggers: ``after_n_epochs``, ``after_n_batches``,
 ``every_n_epochs``, ``every_n_batches``.
 
 Extensions talk to the loop and to each other through the log: for
-instance :class:`~blocks.extensions.stopping.FinishAfter` writes ``training_finish_requested`` into the
-current row, and the loop stops.
+instance :class:`~blocks.extensions.stopping.FinishAfter` writes
+``training_finish_requested`` into the current row, and the loop stops.
 """
 
 __all__ = ['CALLBACKS', 'TrainingExtension', 'SimpleExtension', 'Predicate',

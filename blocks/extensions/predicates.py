@@ -1,4 +1,5 @@
-"""Predicates for :meth:`~blocks.extensions.base.SimpleExtension.add_condition`.
+"""Predicates for
+:meth:`~blocks.extensions.base.SimpleExtension.add_condition`.
 """
 
 __all__ = ['OnLogRecord']
