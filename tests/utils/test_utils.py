@@ -205,7 +205,8 @@ def test_find_bricks_on_shared_children():
 def test_importing_utils_does_not_import_pytensor():
     import subprocess
     code = ('import sys, blocks.utils; '
-            'print(sorted(m for m in sys.modules if m.startswith("pytensor")))')
+            'print(sorted(m for m in sys.modules '
+            'if m.startswith("pytensor")))')
     output = subprocess.run([sys.executable, '-c', code], check=True,
                             capture_output=True, text=True).stdout
     assert output.strip() == '[]'
