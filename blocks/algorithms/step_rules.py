@@ -33,6 +33,7 @@ import numpy
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 
+from blocks.expressions import l2_norm
 from blocks.roles import (add_role, ALGORITHM_BUFFER, ALGORITHM_HYPERPARAMETER,
                           ALGORITHM_STATE)
 from blocks.utils import shared_floatx, shared_floatx_zeros_matching
@@ -41,18 +42,6 @@ __all__ = ['StepRule', 'CompositeRule', 'Scale', 'BasicMomentum',
            'Momentum', 'AdaDelta', 'BasicRMSProp', 'RMSProp', 'StepClipping',
            'VariableClipping', 'AdaGrad', 'Adam', 'RemoveNotFinite',
            'Restrict', 'l2_norm']
-
-
-def l2_norm(tensors):
-    """The L2 norm of several tensors taken together, summed in the order
-    given (floating-point addition is not associative)."""
-    squares = [pt.sqr(tensor).sum() for tensor in tensors]
-    if not squares:
-        raise ValueError('l2_norm needs at least one tensor')
-    total = squares[0]
-    for square in squares[1:]:
-        total = total + square
-    return pt.sqrt(total)
 
 
 def hyperparameter(value, name):

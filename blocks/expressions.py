@@ -1,0 +1,70 @@
+"""Small symbolic expressions used across blocks: norms and curvature.
+
+:mod:`blocks.theano_expressions` is Blocks' name for this module.
+
+Examples
+--------
+>>> from blocks.expressions import l2_norm
+>>> float(l2_norm([3, [4]]).eval())
+5.0
+
+"""
+import pytensor
+import pytensor.tensor as pt
+
+__all__ = ['l2_norm', 'hessian_times_vector']
+
+
+def l2_norm(tensors, squared=False):
+    """The L2 norm of several tensors taken together.
+
+    Parameters
+    ----------
+    tensors : list of variables or values convertible to tensors
+    squared : bool, optional
+        Give the squared norm (no square root).
+
+    Notes
+    -----
+    The squares are summed in the order given: floating-point addition is
+    not associative, and a fixed order keeps results reproducible.
+
+    """
+    squares = [pt.sqr(pt.as_tensor_variable(tensor)).sum()
+               for tensor in tensors]
+    if not squares:
+        raise ValueError('l2_norm needs at least one tensor')
+    total = squares[0]
+    for square in squares[1:]:
+        total = total + square
+    return total if squared else pt.sqrt(total)
+
+
+def hessian_times_vector(gradient, parameter, vector, r_op=False):
+    """The product of the Hessian with `vector`, from the gradient.
+
+    Parameters
+    ----------
+    gradient : variable
+        The gradient of a cost with respect to `parameter`.
+    parameter : variable
+    vector : variable
+        Shaped like `parameter`.
+    r_op : bool, optional
+        Use forward mode (the R-operator, PyTensor's ``pushforward``)
+        instead of differentiating ``sum(gradient * vector)`` again
+        (reverse mode, the default).
+
+    Examples
+    --------
+    >>> import numpy, pytensor
+    >>> x = pytensor.shared(numpy.array([1., 2.]))
+    >>> v = pytensor.shared(numpy.array([1., 0.]))
+    >>> gradient = pytensor.grad((x ** 3).sum(), x)  # Hessian: diag(6x)
+    >>> hessian_times_vector(gradient, x, v).eval()
+    array([6., 0.])
+
+    """
+    if r_op:
+        return pytensor.gradient.pushforward(gradient, parameter, vector)
+    return pytensor.grad((gradient * vector).sum(), parameter)
