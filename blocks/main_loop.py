@@ -8,7 +8,7 @@ import traceback
 
 from blocks.config import config
 from blocks.extensions.base import CALLBACKS
-from blocks.log import TrainingLog
+from blocks.log import create_log
 from blocks.utils import change_recursion_limit
 
 __all__ = ['MainLoop', 'TrainingFinish']
@@ -52,10 +52,11 @@ class MainLoop:
         dicts from source names to arrays.
     model : :class:`~blocks.model.Model`, optional
         For the extensions (checkpoints save its parameters).
-    log : :class:`~blocks.log.TrainingLog`, optional
-        A new log by default.
+    log : :class:`~blocks.log.log.TrainingLogBase`, optional
+        A new log by default (:func:`blocks.log.create_log`).
     log_backend : {'python', 'sqlite'}, optional
-        The backend of the new log; ``blocks.config.config.log_backend``
+        The backend of the new log, a key of :data:`blocks.log.BACKENDS`;
+        ``blocks.config.config.log_backend``
         by default.
     extensions : list of :class:`~blocks.extensions.base.TrainingExtension`
         Called in this order at each callback.
@@ -91,7 +92,7 @@ class MainLoop:
     def __init__(self, algorithm, data_stream, model=None, log=None,
                  log_backend=None, extensions=None):
         if log is None:
-            log = TrainingLog(backend=log_backend)
+            log = create_log(log_backend)
         self.algorithm = algorithm
         self.data_stream = data_stream
         self.log = log

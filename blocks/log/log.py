@@ -8,18 +8,15 @@ keyed by the number of iterations done when they were written, so that
 
 Two backends exist: :class:`TrainingLog` keeps everything in memory, and
 :class:`~blocks.log.sqlite.SQLiteLog` writes to an SQLite database that
-other processes can read while training runs.
+other processes can read while training runs; :func:`blocks.log.create_log`
+makes the one a setting names.
 """
 import numbers
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from uuid import UUID, uuid4
 
-from blocks.config import config
-
 __all__ = ['TrainingLogBase', 'TrainingLog', 'default_status']
-
-BACKENDS = ('python', 'sqlite')
 
 
 def default_status():
@@ -66,14 +63,6 @@ def check_iteration(iteration):
             or isinstance(iteration, bool) or iteration < 0):
         raise ValueError('log rows are keyed by non-negative integer '
                          'iteration numbers, got {!r}'.format(iteration))
-
-
-def _resolve_backend(backend):
-    backend = config.log_backend if backend is None else backend
-    if backend not in BACKENDS:
-        raise ValueError('unknown log backend {!r}; expected one of {}'.format(
-            backend, ', '.join(map(repr, BACKENDS))))
-    return backend
 
 
 class TrainingLogBase(ABC):
@@ -150,7 +139,7 @@ class TrainingLogBase(ABC):
 
         Examples
         --------
-        >>> log = TrainingLog(backend='python')
+        >>> log = TrainingLog()
         >>> log[3]['cost'] = 0.5
         >>> log.to_records()
         [{'iteration': 3, 'cost': 0.5}]
@@ -181,33 +170,21 @@ class TrainingLogBase(ABC):
         return frame
 
 
-def _rebuild_in_memory_log(cls):
-    log = defaultdict.__new__(cls)
-    defaultdict.__init__(log, dict)
-    return log
-
-
 class TrainingLog(defaultdict, TrainingLogBase):
     """A training log kept in memory: a ``defaultdict`` of row dicts keyed
     by iteration number.
 
-    Calling ``TrainingLog()`` picks the backend: with ``backend=None`` the
-    setting ``blocks.config.config.log_backend`` decides, and ``'sqlite'``
-    returns a :class:`~blocks.log.sqlite.SQLiteLog` built with the other
-    keyword arguments.
+    This is the ``'python'`` backend; :func:`blocks.log.create_log` makes
+    the backend a name or the setting ``log_backend`` asks for.
 
     Parameters
     ----------
-    backend : {None, 'python', 'sqlite'}, optional
     uuid : UUID or str, optional
         The run's identifier; a new one by default.
-    \\*\\*kwargs
-        Given to :class:`~blocks.log.sqlite.SQLiteLog` for the SQLite
-        backend (``database`` ...).
 
     Examples
     --------
-    >>> log = TrainingLog(backend='python')
+    >>> log = TrainingLog()
     >>> log.current_row['cost'] = 2.0
     >>> log.status['iterations_done'] += 1
     >>> log.previous_row
@@ -216,25 +193,16 @@ class TrainingLog(defaultdict, TrainingLogBase):
     {}
 
     """
-    def __new__(cls, backend=None, **kwargs):
-        if cls is TrainingLog and _resolve_backend(backend) == 'sqlite':
-            from blocks.log.sqlite import SQLiteLog
-            return SQLiteLog(**kwargs)
-        return super().__new__(cls)
-
-    def __init__(self, backend=None, uuid=None):
-        if _resolve_backend(backend) != 'python':
-            raise ValueError('{} is an in-memory log; it cannot use the {!r} '
-                             'backend'.format(type(self).__name__, backend))
+    def __init__(self, uuid=None):
         defaultdict.__init__(self, dict)
         self.status = default_status()
         self._init_identity(uuid)
 
     def __reduce__(self):
-        # defaultdict's own reduce would call TrainingLog() on unpickling,
-        # which follows the configured backend; rebuild in memory instead.
-        return (_rebuild_in_memory_log, (type(self),), self.__dict__.copy(),
-                None, iter(self.items()))
+        # defaultdict's own reduce would pass its default factory (dict) to
+        # TrainingLog() as the uuid; the state restores uuid and status.
+        return (type(self), (), self.__dict__.copy(), None,
+                iter(self.items()))
 
     def __getitem__(self, iteration):
         check_iteration(iteration)

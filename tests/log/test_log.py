@@ -9,13 +9,15 @@ import numpy
 import pytest
 
 from blocks.config import config
-from blocks.log import SQLiteLog, TrainingLog, TrainingLogBase, list_runs
+from blocks.main_loop import MainLoop
+from blocks.log import (BACKENDS, SQLiteLog, TrainingLog, TrainingLogBase,
+                        create_log, list_runs)
 
 
 @pytest.fixture(params=['python', 'sqlite'])
 def log(request, tmp_path):
     if request.param == 'python':
-        yield TrainingLog(backend='python')
+        yield TrainingLog()
     else:
         log = SQLiteLog(str(tmp_path / 'log.sqlite'))
         yield log
@@ -122,19 +124,44 @@ def test_to_dataframe(log):
 
 def test_factory_follows_the_configured_backend(tmp_path, set_config):
     set_config(log_backend='python')
-    assert type(TrainingLog()) is TrainingLog
+    assert type(create_log()) is TrainingLog
     set_config(log_backend='sqlite')
     set_config(sqlite_database=str(tmp_path / 'default.sqlite'))
-    log = TrainingLog()
+    log = create_log()
     assert isinstance(log, SQLiteLog) and isinstance(log, TrainingLogBase)
     assert log.database == str(tmp_path / 'default.sqlite')
     log.close()
     with pytest.raises(ValueError, match="unknown log backend 'csv'"):
-        TrainingLog(backend='csv')
+        create_log(backend='csv')
+
+
+def test_every_backend_class_makes_instances_of_itself(tmp_path, set_config):
+    # No constructor hands back another class, whatever the setting says.
+    set_config(log_backend='sqlite',
+               sqlite_database=str(tmp_path / 'default.sqlite'))
+    assert type(TrainingLog()) is TrainingLog
+    for name, cls in BACKENDS.items():
+        log = create_log(name)
+        assert type(log) is cls and isinstance(log, TrainingLogBase)
+        if name == 'sqlite':
+            log.close()
+
+
+def test_main_loop_takes_its_log_from_the_registry(set_config, monkeypatch):
+    made = []
+
+    class Recording(TrainingLog):
+        def __init__(self):
+            super().__init__()
+            made.append(self)
+    monkeypatch.setitem(BACKENDS, 'recording', Recording)
+    loop = MainLoop(algorithm=None, data_stream=None,
+                    log_backend='recording')
+    assert made == [loop.log]
 
 
 def test_in_memory_log_pickles_whatever_the_configured_backend(set_config):
-    log = TrainingLog(backend='python')
+    log = TrainingLog()
     log[0]['values'] = numpy.arange(3)
     log.status['iterations_done'] = 1
     set_config(log_backend='sqlite')
