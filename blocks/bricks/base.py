@@ -548,6 +548,25 @@ class Application:
                 arguments[name] = copy_and_tag(value, brick, call, INPUT,
                                                self.name, name)
 
+    def _inject(self, args, kwargs, bound_application, call):
+        """Add the arguments the application fills in itself. One that
+        comes before positional arguments the caller gave (``def
+        cost(self, application_call, outputs)`` called as
+        ``cost(outputs)``) takes its place among them."""
+        names = list(self.signature.parameters)[1:]
+        for injected, value in (('application', bound_application),
+                                ('application_call', call)):
+            if injected not in self.signature.parameters:
+                continue
+            kind = self.signature.parameters[injected].kind
+            index = names.index(injected)
+            if kind == inspect.Parameter.POSITIONAL_OR_KEYWORD and \
+                    index <= len(args):
+                args = args[:index] + (value,) + args[index:]
+            else:
+                kwargs[injected] = value
+        return args, kwargs
+
     def apply(self, bound_application, *args, **kwargs):
         """Run the application: tag the inputs, call the function, tag the
         outputs.
@@ -563,10 +582,7 @@ class Application:
         brick = bound_application.brick
         call = ApplicationCall(bound_application)
         call.metadata['call_id'] = call_id
-        for injected, value in (('application', bound_application),
-                                ('application_call', call)):
-            if injected in self.signature.parameters:
-                kwargs[injected] = value
+        args, kwargs = self._inject(args, kwargs, bound_application, call)
 
         self._check_caller(brick)
         if not brick.allocated:

@@ -210,8 +210,9 @@ class Distribute(Fork):
     source_name : str
         The name of the source.
     \\*\\*kwargs
-        ``input_dim`` (the source's dimension), ``output_dims`` (the
-        targets'), ``prototype`` as for :class:`Fork`.
+        ``input_dim`` (the source's dimension, also ``source_dim``),
+        ``output_dims`` (the targets', also ``target_dims``),
+        ``prototype`` as for :class:`Fork`.
 
     Examples
     --------
@@ -236,6 +237,24 @@ class Distribute(Fork):
         super().__init__(target_names, **kwargs)
         self.target_names = self.output_names
         self.source_name = source_name
+
+    @property
+    def source_dim(self):
+        """Blocks' name of ``input_dim``: the dimension of the source."""
+        return self.input_dim
+
+    @source_dim.setter
+    def source_dim(self, value):
+        self.input_dim = value
+
+    @property
+    def target_dims(self):
+        """Blocks' name of ``output_dims``: the targets' dimensions."""
+        return self.output_dims
+
+    @target_dims.setter
+    def target_dims(self, value):
+        self.output_dims = value
 
     @application
     def apply(self, **kwargs):

@@ -88,6 +88,11 @@ class Multi(Brick):
     def too_many(self, a):
         return a, a
 
+    @application(outputs=['scaled'])
+    def call_first(self, application_call, a, scale=2):
+        application_call.metadata['scale'] = scale
+        return scale * a
+
 
 class WithProperties(Brick):
     def __init__(self, input_names, **kwargs):
@@ -331,6 +336,15 @@ def test_application_call_auxiliary_variables_and_metadata():
     assert has_roles(product, [AUXILIARY, COST], match_all=True)
     assert get_brick(product) is brick
     assert product in ComputationGraph(total).variables
+
+
+def test_call_injected_before_positional_arguments():
+    brick = Multi()
+    a = pt.vector('a')
+    for scaled in (brick.call_first(a, 3), brick.call_first(a, scale=3),
+                   brick.call_first(a=a, scale=3)):
+        assert get_application_call(scaled).metadata['scale'] == 3
+        numpy.testing.assert_allclose(scaled.eval({a: [1.]}), [3.])
 
 
 def test_calling_a_non_child_names_both_bricks():

@@ -80,6 +80,9 @@ def test_distribute(rng):
     with pytest.raises(ValueError, match=r"/distribute: expected inputs "
                        r"\['source', 'a', 'b'\]"):
         distribute.apply(source=source, a=a)
+    assert (distribute.source_dim, distribute.target_dims) == (2, [3, 3])
+    distribute.source_dim, distribute.target_dims = 4, [1, 2]
+    assert (distribute.input_dim, distribute.output_dims) == (4, [1, 2])
 
 
 def test_merge(rng):
