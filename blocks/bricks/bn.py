@@ -60,7 +60,9 @@ from blocks.bricks.interfaces import Feedforward, RNGMixin
 from blocks.bricks.sequences import MLP, Sequence
 from blocks.annotations import add_annotation
 from blocks.initialization import Constant
-from blocks.ops.batch_norm import batch_normalization_train
+from blocks.ops.batch_norm import (batch_normalization_train,
+                                    check_epsilon, minibatch_statistics,
+                                    normalize)
 from blocks.roles import (add_role, BATCH_NORM_POPULATION_MEAN,
                           BATCH_NORM_POPULATION_STDEV, BATCH_NORM_OFFSET,
                           BATCH_NORM_DIVISOR, BATCH_NORM_MINIBATCH_ESTIMATE,
@@ -70,22 +72,6 @@ from blocks.utils import shared_floatx, floatx
 
 __all__ = ['BatchNormalization', 'SpatialBatchNormalization',
            'BatchNormalizedMLP', 'load_pytorch_state', 'pytorch_state']
-
-
-def _check_epsilon(brick, epsilon):
-    if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real)
-            or not numpy.isfinite(epsilon) or epsilon <= 0):
-        raise ValueError('{}: epsilon must be a positive finite number, got '
-                         '{!r}'.format(brick.path, epsilon))
-
-
-def _training_statistics(input_, axes, epsilon):
-    """Minibatch mean and stdev (biased two-pass variance plus epsilon),
-    keeping the reduced axes."""
-    mean = input_.mean(axis=axes, keepdims=True)
-    variance = pt.sqr(input_ - mean).mean(axis=axes, keepdims=True)
-    stdev = pt.sqrt(variance + pt.cast(epsilon, variance.dtype))
-    return mean, stdev
 
 
 class BatchNormalization(RNGMixin, Feedforward):
@@ -162,7 +148,7 @@ class BatchNormalization(RNGMixin, Feedforward):
         self.input_dim = input_dim
         self.broadcastable = broadcastable
         self.conserve_memory = conserve_memory
-        _check_epsilon(self, epsilon)
+        check_epsilon(epsilon, where=self.path)
         self.epsilon = epsilon
         self.scale_init = Constant(1) if scale_init is None else scale_init
         self.shift_init = Constant(0) if shift_init is None else shift_init
@@ -277,7 +263,7 @@ class BatchNormalization(RNGMixin, Feedforward):
 
     def _allocate(self):
         self._check_input_dim()
-        _check_epsilon(self, self.epsilon)
+        check_epsilon(self.epsilon, where=self.path)
         pattern = self._broadcastable_pattern()
         var_dim = tuple(1 if flag else dim
                         for dim, flag in zip(self._input_shape(), pattern))
@@ -360,24 +346,14 @@ class BatchNormalization(RNGMixin, Feedforward):
         None for mean_only). Subclasses may override this; the fused
         conserve_memory operation is then not used."""
         axes = self.normalization_axes if axes is None else axes
-        if self.mean_only:
-            return input_.mean(axis=axes, keepdims=True), None
-        return _training_statistics(input_, axes, self.epsilon)
+        return minibatch_statistics(input_, axes, self.epsilon,
+                                    self.mean_only)
 
     def _population_statistics_padded(self):
         mean = pt.shape_padleft(self.population_mean)
         stdev = (None if self.mean_only
                  else pt.shape_padleft(self.population_stdev))
         return mean, stdev
-
-    def _normalize(self, input_, mean, stdev, scale, shift):
-        output = input_ - mean
-        if stdev is not None:
-            output = (output * (scale / stdev) if scale is not None
-                      else output / stdev)
-        if shift is not None:
-            output = output + shift
-        return output
 
     def _uses_fused_operation(self):
         return (self.conserve_memory and not self.mean_only
@@ -400,7 +376,7 @@ class BatchNormalization(RNGMixin, Feedforward):
                 mean, stdev = self._compute_training_statistics(input_)
             else:
                 mean, stdev = self._population_statistics_padded()
-            output = self._normalize(
+            output = normalize(
                 input_, mean, stdev,
                 *[None if parameter is None else pt.shape_padleft(parameter)
                   for parameter in (scale, shift)])

@@ -29,6 +29,13 @@ input-sized from the forward pass. The gradient operation is itself
 differentiable (its gradient is derived from the closed form above), so
 second derivatives work.
 
+The plain expression of the same formula, for inference mode, ``mean_only``
+and ``conserve_memory=False``, is :func:`minibatch_statistics` followed by
+:func:`normalize`; the gradient operation differentiates the closed form
+built from them too. The operations' ``perform`` methods compute the
+formula with NumPy's in-place operations instead, to allocate one
+input-sized array where the expression would allocate several.
+
 Both run from ``perform`` under every linker (the C linker calls them like
 any Python operation; see :mod:`blocks.ops._numba` for Numba). JAX has no
 implementation of them: use the plain expression
@@ -36,6 +43,7 @@ implementation of them: use the plain expression
 """
 import functools
 import numbers
+import operator
 
 import numpy as np
 import pytensor
@@ -49,7 +57,113 @@ from pytensor.tensor.type import TensorType
 from blocks.ops._numba import register_perform_in_object_mode
 
 __all__ = ['batch_normalization_train', 'BatchNormalizationTrain',
-           'BatchNormalizationTrainGrad']
+           'BatchNormalizationTrainGrad', 'check_epsilon',
+           'minibatch_statistics', 'normalize']
+
+
+def check_epsilon(epsilon, allow_zero=False, where=None):
+    """Check the number added to the variance: finite and positive.
+
+    Bricks require epsilon > 0: with 0, a constant feature (a dead
+    rectifier, padding) would divide by zero. The operation
+    :func:`batch_normalization_train` also takes 0 (`allow_zero`), for an
+    exact normalization of data known to vary.
+
+    Parameters
+    ----------
+    epsilon : object
+        The value to check.
+    allow_zero : bool, optional
+        Accept 0 as well.
+    where : str, optional
+        The path of the brick it configures, to start the message with.
+
+    Raises
+    ------
+    ValueError
+        If epsilon is not a finite real number > 0 (>= 0 with
+        `allow_zero`), booleans included.
+
+    Examples
+    --------
+    >>> check_epsilon(1e-4)
+    >>> check_epsilon(0, where='/bn')
+    Traceback (most recent call last):
+    ...
+    ValueError: /bn: epsilon must be a positive finite number, got 0
+
+    """
+    valid = (not isinstance(epsilon, bool)
+             and isinstance(epsilon, numbers.Real)
+             and bool(np.isfinite(epsilon))
+             and (epsilon >= 0 if allow_zero else epsilon > 0))
+    if not valid:
+        requirement = ('a finite number >= 0' if allow_zero
+                       else 'a positive finite number')
+        raise ValueError('{}epsilon must be {}, got {!r}'.format(
+            '{}: '.format(where) if where else '', requirement, epsilon))
+
+
+def minibatch_statistics(input_, axes, epsilon, mean_only=False):
+    """The mean and standard deviation of `input_` over `axes`, as an
+    expression.
+
+    The variance is the biased two-pass one, ``mean((x - mean)**2)``, and
+    the stdev ``sqrt(variance + epsilon)``; both statistics keep the
+    reduced axes with size 1.
+
+    Parameters
+    ----------
+    input_ : tensor variable
+    axes : tuple of int
+        The normalization axes.
+    epsilon : float
+        Added to the variance.
+    mean_only : bool, optional
+        Compute the mean alone; the stdev returned is then None.
+
+    Returns
+    -------
+    mean, stdev : tensor variables
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> x = pt.matrix('x')
+    >>> mean, stdev = minibatch_statistics(x, (0,), 0.)
+    >>> stdev.eval({x: numpy.array([[1., 10.], [3., 30.]])})
+    array([[ 1., 10.]])
+
+    """
+    mean = input_.mean(axis=axes, keepdims=True)
+    if mean_only:
+        return mean, None
+    variance = pt.sqr(input_ - mean).mean(axis=axes, keepdims=True)
+    return mean, pt.sqrt(variance + pt.cast(epsilon, variance.dtype))
+
+
+def normalize(input_, mean, stdev=None, scale=None, shift=None):
+    """``(input_ - mean) * (scale / stdev) + shift``, as an expression.
+
+    The statistics and parameters must broadcast against `input_`. A
+    missing stdev skips the division (``mean_only``), a missing scale
+    counts as 1 and a missing shift as 0.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> x = pt.vector('x')
+    >>> normalize(x, 1., 2., shift=10.).eval({x: numpy.array([3., 5.])})
+    array([11., 12.])
+
+    """
+    output = input_ - mean
+    if stdev is not None:
+        output = (output * (scale / stdev) if scale is not None
+                  else output / stdev)
+    if shift is not None:
+        output = output + shift
+    return output
 
 
 def _normalized_axes(axes, ndim):
@@ -113,7 +227,9 @@ def _quiet_floating_point(perform):
 
 
 def _element_count(shape, axes):
-    return float(np.prod([shape[axis] for axis in axes]))
+    """How many elements each statistic averages: the product of the
+    sizes on the normalization axes (ints, or symbolic sizes)."""
+    return functools.reduce(operator.mul, [shape[axis] for axis in axes], 1)
 
 
 class BatchNormalizationTrain(Op):
@@ -125,7 +241,7 @@ class BatchNormalizationTrain(Op):
     axes : tuple of int
         The normalization axes.
     epsilon : float
-        Added to the variance.
+        Added to the variance; finite and >= 0 (see :func:`check_epsilon`).
     has_scale, has_shift : bool
         Whether the node takes a scale (shift) input; without one the scale
         is 1 (the shift 0).
@@ -145,6 +261,7 @@ class BatchNormalizationTrain(Op):
 
     def __init__(self, axes, epsilon, has_scale=True, has_shift=True):
         self.axes = tuple(axes)
+        check_epsilon(epsilon, allow_zero=True)
         self.epsilon = float(epsilon)
         self.has_scale = bool(has_scale)
         self.has_shift = bool(has_shift)
@@ -287,7 +404,7 @@ class BatchNormalizationTrainGrad(Op):
     def perform(self, node, inputs, output_storage):
         x, scale, mean, stdev, g_output, g_mean, g_stdev = self._unpack(
             inputs)
-        count = _element_count(x.shape, self.axes)
+        count = float(_element_count(x.shape, self.axes))
         x_hat = x - mean
         x_hat /= stdev
         if g_output is not None:
@@ -321,9 +438,8 @@ class BatchNormalizationTrainGrad(Op):
         form of the module notes), to differentiate."""
         x, scale, mean, stdev, g_output, g_mean, g_stdev = self._unpack(
             inputs)
-        count = pt.cast(pt.prod([x.shape[axis] for axis in self.axes]),
-                        x.dtype)
-        x_hat = (x - mean) / stdev
+        count = pt.cast(_element_count(x.shape, self.axes), x.dtype)
+        x_hat = normalize(x, mean, stdev)
         g_x = pt.zeros_like(x)
         g_scale = g_shift = pt.zeros_like(mean)
         if g_output is not None:
@@ -395,10 +511,6 @@ def batch_normalization_train(input_, scale=None, shift=None, axes=(0,),
     """
     input_ = pt.as_tensor_variable(input_)
     axes = _normalized_axes(axes, input_.ndim)
-    if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real)
-            or not epsilon >= 0 or not np.isfinite(epsilon)):
-        raise ValueError('epsilon must be a finite number >= 0, got '
-                         '{!r}'.format(epsilon))
     op = BatchNormalizationTrain(axes, epsilon, scale is not None,
                                  shift is not None)
     inputs = [value for value in (scale, shift) if value is not None]

@@ -6,7 +6,9 @@ from pytensor.gradient import verify_grad
 
 from blocks.ops import batch_normalization_train
 from blocks.ops.batch_norm import (BatchNormalizationTrain,
-                                   BatchNormalizationTrainGrad)
+                                   BatchNormalizationTrainGrad,
+                                   check_epsilon, minibatch_statistics,
+                                   normalize)
 
 # Python linker: the operations run their NumPy code under every linker,
 # and this one compiles fastest.
@@ -155,3 +157,43 @@ def test_numba_linker_runs_the_operations():
     python = pytensor.function([x], outputs, mode=MODE)(value)
     for result, expected in zip(numba, python):
         numpy.testing.assert_allclose(result, expected)
+
+
+@pytest.mark.parametrize('epsilon', [0, -1e-3, float('nan'), float('inf'),
+                                     True, '1e-4', None])
+def test_check_epsilon_rejects_nonpositive_and_non_numbers(epsilon):
+    with pytest.raises(ValueError, match='/bn: epsilon must be a positive '
+                                         'finite number, got '):
+        check_epsilon(epsilon, where='/bn')
+
+
+def test_check_epsilon_allows_zero_only_when_asked():
+    check_epsilon(numpy.float32(1e-5))
+    check_epsilon(0, allow_zero=True)
+    with pytest.raises(ValueError, match=r'^epsilon must be a finite number '
+                                         r'>= 0, got nan'):
+        check_epsilon(float('nan'), allow_zero=True)
+    with pytest.raises(ValueError, match='epsilon must be a finite number'):
+        BatchNormalizationTrain((0,), -1.)
+
+
+@pytest.mark.parametrize('mean_only', [False, True])
+def test_plain_expression_matches_numpy(mean_only):
+    x_value = RNG.normal(1.0, 2.0, size=(6, 3, 2)).astype('float64')
+    scale = statistic_like(x_value, (0, 2))
+    shift = statistic_like(x_value, (0, 2))
+    x = pt.tensor3('x', dtype='float64')
+    mean, stdev = minibatch_statistics(x, (0, 2), 1e-3, mean_only=mean_only)
+    output = normalize(x, mean, stdev, scale, shift)
+    expected, expected_mean, expected_stdev = reference(
+        x_value, scale, shift, (0, 2), 1e-3)
+    if mean_only:
+        assert stdev is None
+        expected = x_value - expected_mean + shift
+    function = pytensor.function([x], [output, mean], mode=MODE)
+    got, got_mean = function(x_value)
+    numpy.testing.assert_allclose(got, expected, rtol=1e-10)
+    numpy.testing.assert_allclose(got_mean, expected_mean, rtol=1e-10)
+    if not mean_only:
+        numpy.testing.assert_allclose(stdev.eval({x: x_value}),
+                                      expected_stdev, rtol=1e-10)
