@@ -4,7 +4,7 @@ A variable's aggregation scheme (``variable.tag.aggregation_scheme``) says
 how its per-batch values combine into one number: :class:`Mean` (the
 default for data stream monitoring), :class:`TakeLast` (the default for
 training monitoring), :class:`Minimum`, :class:`Maximum` or
-:class:`Concatenate`. Each scheme gives an :class:`Aggregator`: shared
+:class:`Concatenate`, or :class:`Perplexity`. Each scheme gives an :class:`Aggregator`: shared
 accumulators, their updates (compiled into the function that processes
 batches, so nothing is computed twice) and a readout expression.
 Quantities that cannot be written as PyTensor expressions are subclasses
@@ -27,6 +27,7 @@ import numpy
 import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
+from pytensor.raise_op import Assert
 
 from blocks.compilation import compile_function
 from blocks.graph import ComputationGraph
@@ -34,7 +35,7 @@ from blocks.graph.computation_graph import replace_variables
 from blocks.utils import shared_like
 
 __all__ = ['AggregationScheme', 'Aggregator', 'Mean', 'mean', 'TakeLast',
-           'take_last', 'Minimum', 'Maximum', 'Concatenate',
+           'take_last', 'Minimum', 'Maximum', 'Concatenate', 'Perplexity',
            'MonitoredQuantity', 'AggregationBuffer']
 
 
@@ -44,25 +45,50 @@ class Aggregator:
     Parameters
     ----------
     aggregation_scheme : :class:`AggregationScheme`
-    initial_values : list of (shared variable, array) pairs
-        What the accumulators are reset to.
+    initialization_updates : list of (shared variable, value) pairs
+        What the accumulators are reset to: arrays, or (as in Blocks)
+        expressions of constants and shared variables, which are evaluated
+        once, when the aggregator is made.
     accumulation_updates : list of (shared variable, expression) pairs
         Run with every batch.
     readout_variable : variable
         The aggregated value, computed from the accumulators.
 
+    Attributes
+    ----------
+    initial_values : list of (shared variable, array) pairs
+        The reset values; :meth:`reset` sets them without compiling
+        anything.
+    initialization_updates : list of (shared variable, constant) pairs
+        The same as updates, for a function that resets the accumulators
+        (``pytensor.function([], updates=aggregator.initialization_updates)``
+        as in Blocks).
+
     """
-    def __init__(self, aggregation_scheme, initial_values,
-                 accumulation_updates, readout_variable):
+    def __init__(self, aggregation_scheme, initialization_updates=None,
+                 accumulation_updates=None, readout_variable=None):
         self.aggregation_scheme = aggregation_scheme
-        self.initial_values = list(initial_values)
-        self.accumulation_updates = list(accumulation_updates)
+        self.initial_values = [
+            (variable, _initial_value(variable, value))
+            for variable, value in initialization_updates or []]
+        self.accumulation_updates = list(accumulation_updates or [])
         self.readout_variable = readout_variable
+
+    @property
+    def initialization_updates(self):
+        return [(variable, variable.type.filter_variable(pt.constant(value)))
+                for variable, value in self.initial_values]
 
     def reset(self):
         """Set the accumulators to their initial values."""
         for variable, value in self.initial_values:
             variable.set_value(value.copy(), borrow=True)
+
+
+def _initial_value(variable, value):
+    if isinstance(value, Variable):
+        value = value.eval()
+    return numpy.asarray(value, dtype=variable.dtype)
 
 
 class AggregationScheme:
@@ -197,29 +223,46 @@ class Maximum(_Extremum):
 
 
 class Concatenate(AggregationScheme):
-    """The values of all batches concatenated along the first axis (scalars
-    become a vector)."""
+    """The values of all batches stacked along a new first axis, as in
+    Blocks: a scalar per batch gives a vector, a vector per batch a
+    matrix with one row per batch. Every batch must give a value of the
+    same shape; a batch that does not stops the function with an error.
+    """
     def get_aggregator(self):
-        value = self.variable
-        # Batches are appended to a flat vector, and the trailing shape is
-        # kept beside it: this needs no special case for the first batch,
-        # whose trailing shape is unknown until it is seen.
+        value = pt.as_tensor_variable(self.variable)
+        # Batches are appended to a flat vector, and the shape of one
+        # batch's value is kept beside it: this needs no special case for
+        # the first batch, whose shape is unknown until it is seen.
         flat = pytensor.shared(numpy.zeros(0, dtype=value.dtype),
                                name='concatenation', shape=(None,))
-        trailing_ndim = max(value.ndim - 1, 0)
-        trailing = pytensor.shared(numpy.zeros(trailing_ndim, dtype='int64'),
-                                   name='trailing_shape',
-                                   shape=(trailing_ndim,))
-        updates = [(flat, pt.concatenate([flat, value.flatten()]))]
-        if value.ndim > 1:
-            updates.append((trailing, pt.cast(value.shape[1:], 'int64')))
-            readout = flat.reshape(
-                pt.concatenate([[-1], trailing]), ndim=value.ndim)
-        else:
-            readout = flat
+        shape = pytensor.shared(numpy.zeros(value.ndim, dtype='int64'),
+                                name='batch_value_shape',
+                                shape=(value.ndim,))
+        count = pytensor.shared(numpy.int64(0), name='batches_stacked')
+        value_shape = pt.cast(value.shape, 'int64')
+        same_shape = pt.or_(pt.eq(count, 0),
+                            pt.all(pt.eq(shape, value_shape)))
+        checked = Assert(
+            'Concatenate stacks the value of every batch, so they must all '
+            'have the same shape')(value.flatten(), same_shape)
+        updates = [(flat, pt.concatenate([flat, checked])),
+                   (shape, value_shape), (count, count + 1)]
+        readout = flat.reshape(pt.concatenate([[count], shape]),
+                               ndim=value.ndim + 1)
         return Aggregator(
-            self, [(flat, _zeros_of(flat)), (trailing, _zeros_of(trailing))],
+            self, [(flat, _zeros_of(flat)), (shape, _zeros_of(shape)),
+                   (count, _zeros_of(count))],
             updates, readout)
+
+
+class Perplexity(Mean):
+    """``exp(-sum(numerator) / sum(denominator))`` over batches: the
+    perplexity when `numerator` is a sum of log-likelihoods and
+    `denominator` the number of predictions (as in Blocks)."""
+    def get_aggregator(self):
+        aggregator = super().get_aggregator()
+        aggregator.readout_variable = pt.exp(-aggregator.readout_variable)
+        return aggregator
 
 
 class MonitoredQuantity:
@@ -274,13 +317,14 @@ def _names_of(variables):
     for variable in variables:
         name = variable.name
         if not name:
-            raise ValueError('monitored variables need names: {} has none '
+            raise ValueError('monitored variables need names (they must have '
+                             'names: they name the log records); {} has none '
                              '(set its .name)'.format(variable))
         names.append(name)
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ValueError('several monitored variables are named {}; give '
-                         'them different names'.format(', '.join(duplicates)))
+        raise ValueError('several monitored variables are named {}; names '
+                         'must be unique'.format(', '.join(duplicates)))
     return names
 
 

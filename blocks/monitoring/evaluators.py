@@ -109,8 +109,8 @@ class DatasetEvaluator:
         names = self.buffer_.names + [q.name for q in quantities]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError('several monitored values are named {}'.format(
-                ', '.join(duplicates)))
+            raise ValueError('several monitored values are named {}; names '
+                             'must be unique'.format(', '.join(duplicates)))
         if isinstance(updates, dict):
             updates = list(updates.items())
         self.updates = list(updates or [])
@@ -134,6 +134,7 @@ class DatasetEvaluator:
         missing = [name for name in self.input_names if name not in batch]
         if missing:
             raise ValueError(
+                'Not all data sources required for monitoring were provided: '
                 'the monitored data stream lacks the sources {} that the '
                 'monitored variables need (it has {})'.format(
                     missing, sorted(batch)))

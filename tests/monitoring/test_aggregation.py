@@ -7,7 +7,7 @@ import pytest
 
 from blocks.monitoring.aggregation import (
     AggregationBuffer, Concatenate, Maximum, Minimum, MonitoredQuantity,
-    mean, take_last)
+    Perplexity, mean, take_last)
 from blocks.monitoring.evaluators import DatasetEvaluator
 
 from training_helpers import ListStream
@@ -42,8 +42,7 @@ def evaluator():
         named(take_last(x.sum()), 'last_sum'),
         named(x[:2], 'first_two_min', Minimum),
         named(x.max(), 'max', Maximum),
-        named(x.copy(), 'all', Concatenate),
-        named(x.reshape((-1, 1)), 'all_column', Concatenate),
+        named(x[:2].copy(), 'first_two_stacked', Concatenate),
         named(x.sum(), 'sums', Concatenate),
         CountExamples(requires=[x], name='count'),
     ]
@@ -64,8 +63,9 @@ def check(values, batches):
     numpy.testing.assert_allclose(
         values['first_two_min'], numpy.min([b[:2] for b in batches], axis=0))
     numpy.testing.assert_allclose(values['max'], data.max())
-    numpy.testing.assert_allclose(values['all'], data)
-    numpy.testing.assert_allclose(values['all_column'], data[:, None])
+    # Concatenate stacks the batches' values, as Blocks did
+    numpy.testing.assert_allclose(values['first_two_stacked'],
+                                  numpy.stack([b[:2] for b in batches]))
     numpy.testing.assert_allclose(values['sums'], [b.sum() for b in batches])
     assert values['count'] == len(data)
 
@@ -87,6 +87,8 @@ def test_empty_stream_raises(evaluator):
 def test_missing_source_raises(evaluator):
     with pytest.raises(ValueError, match=r"lacks the sources \['x'\]"):
         evaluator.evaluate(ListStream([{'y': numpy.ones(2)}], ('y',)))
+    with pytest.raises(ValueError, match='Not all data sources'):
+        evaluator.evaluate(ListStream([{'y': numpy.ones(2)}], ('y',)))
 
 
 def test_names_are_required_and_unique():
@@ -94,6 +96,11 @@ def test_names_are_required_and_unique():
     with pytest.raises(ValueError, match='need names'):
         AggregationBuffer([x.sum()])
     with pytest.raises(ValueError, match='named x'):
+        AggregationBuffer([x, named(x * 2, 'x')])
+    # the phrases Blocks' messages had
+    with pytest.raises(ValueError, match='must have names'):
+        AggregationBuffer([x.sum()])
+    with pytest.raises(ValueError, match='unique'):
         AggregationBuffer([x, named(x * 2, 'x')])
     with pytest.raises(TypeError, match='can only monitor'):
         DatasetEvaluator(['cost'])
@@ -106,3 +113,56 @@ def test_evaluator_runs_extra_updates():
     evaluator = DatasetEvaluator([total], updates=[(seen, seen + 1)])
     evaluator.evaluate(stream_of([1, 2], [3]))
     assert seen.get_value() == 2
+
+
+def test_concatenate_refuses_batches_of_different_shapes():
+    x = pt.vector('x')
+    evaluator = DatasetEvaluator([named(x * 1, 'stacked', Concatenate)])
+    with pytest.raises(AssertionError, match='same shape'):
+        evaluator.evaluate(stream_of([1, 2], [3, 4, 5]))
+
+
+def test_perplexity_is_exp_of_minus_the_mean_log_likelihood():
+    probabilities = pt.vector('x')
+    log_likelihood = named(pt.log(probabilities).sum(), 'perplexity')
+    log_likelihood.tag.aggregation_scheme = Perplexity(
+        log_likelihood, probabilities.shape[0])
+    batches = [numpy.array(b, dtype=FLOATX)
+               for b in ([0.5, 0.25, 0.9], [0.1, 0.6])]
+    value = DatasetEvaluator([log_likelihood]).evaluate(
+        stream_of(*batches))['perplexity']
+    numpy.testing.assert_allclose(
+        value, numpy.exp(-numpy.log(numpy.concatenate(batches)).mean()),
+        rtol=1e-5)
+
+
+def test_aggregators_as_blocks_users_drive_them():
+    """Blocks' protocol: compile the initialization and accumulation
+    updates yourself, then evaluate the readout."""
+    x = pt.vector('x')
+    total = named(x.sum(), 'total')
+    aggregator = mean(total, x.shape[0]).tag.aggregation_scheme\
+        .get_aggregator()
+    initialize = pytensor.function(
+        [], [], updates=aggregator.initialization_updates)
+    accumulate = pytensor.function([x], [],
+                                   updates=aggregator.accumulation_updates)
+    for _ in range(2):  # the second round checks the reset
+        initialize()
+        accumulate(numpy.array([1, 2, 3], dtype=FLOATX))
+        accumulate(numpy.array([10], dtype=FLOATX))
+        numpy.testing.assert_allclose(aggregator.readout_variable.eval(),
+                                      16 / 4)
+
+
+def test_aggregator_takes_symbolic_initialization_updates():
+    from blocks.monitoring.aggregation import Aggregator, AggregationScheme
+    x = pt.vector('x')
+    storage = pytensor.shared(numpy.ones(2, dtype=FLOATX))
+    aggregator = Aggregator(AggregationScheme(x),
+                            initialization_updates=[(storage,
+                                                     pt.zeros_like(storage))],
+                            accumulation_updates=[(storage, storage + x)],
+                            readout_variable=storage)
+    aggregator.reset()
+    numpy.testing.assert_array_equal(storage.get_value(), [0, 0])
