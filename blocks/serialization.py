@@ -36,6 +36,8 @@ import shutil
 import tarfile
 import tempfile
 import threading
+import types
+import warnings
 import zipfile
 
 import numpy
@@ -46,7 +48,7 @@ from blocks.filter import get_brick
 from blocks.utils import change_recursion_limit
 
 __all__ = ['SerializationError', 'dump', 'load', 'load_parameters',
-           'add_to_dump', 'secure_dump', 'continue_training', 'pickle_dump',
+           'add_to_dump', 'dump_and_add_to_dump', 'secure_dump', 'continue_training', 'pickle_dump',
            'pickle_load', 'get_parameter_names', 'DEFAULT_PROTOCOL',
            'SERIALIZATION_BRICK_DELIMITER']
 
@@ -120,6 +122,40 @@ def _call_with_large_stack(function):
     return outcome.get('result')
 
 
+MAIN_MODULE_WARNING = (
+    'the dump refers to {} in the __main__ namespace: it can only be loaded '
+    'where {} is defined again, so continue_training works only from within '
+    'the script that defines it (move it to a module to load it anywhere)')
+
+
+def _is_local(object_):
+    """Functions and classes that pickle cannot find again by name:
+    lambdas and those defined inside a function."""
+    qualname = getattr(object_, '__qualname__', '')
+    return '<lambda>' in qualname or '<locals>' in qualname
+
+
+class _Pickler(pickle.Pickler):
+    """The C pickler, with a warning for functions and classes of
+    ``__main__`` (as in Blocks) and a :class:`pickle.PicklingError` that
+    names the lambda or local function or class that cannot be pickled
+    (Python raises an AttributeError for some of them)."""
+    def reducer_override(self, object_):
+        if isinstance(object_, (types.FunctionType, type)):
+            name = '{}.{}'.format(getattr(object_, '__module__', '?'),
+                                  getattr(object_, '__qualname__', object_))
+            if _is_local(object_):
+                raise pickle.PicklingError(
+                    'cannot pickle {}: pickle finds functions and classes '
+                    'by name, and lambdas and objects defined inside '
+                    'functions have none; define it at the top level of a '
+                    'module'.format(name))
+            if object_.__module__ == '__main__':
+                warnings.warn(MAIN_MODULE_WARNING.format(
+                    name, object_.__qualname__), stacklevel=2)
+        return NotImplemented
+
+
 def pickle_dump(object_, file_, protocol=DEFAULT_PROTOCOL, use_cpickle=False):
     """Pickle `object_` into the binary file `file_`, with room for deep
     graphs.
@@ -130,11 +166,18 @@ def pickle_dump(object_, file_, protocol=DEFAULT_PROTOCOL, use_cpickle=False):
 
     `use_cpickle` is accepted for compatibility with Blocks: the C pickler
     is always used.
+
+    Raises
+    ------
+    pickle.PicklingError
+        For a lambda, or a function or class defined inside a function,
+        naming it. Functions and classes of ``__main__`` pickle with a
+        warning: they load only where they are defined again.
     """
     limit = max(config.recursion_limit, _RECURSION_LIMIT_FOR_STACK)
 
     def pickle_it():
-        pickle.Pickler(file_, protocol=protocol).dump(object_)
+        _Pickler(file_, protocol=protocol).dump(object_)
 
     with change_recursion_limit(limit):
         _call_with_large_stack(pickle_it)
@@ -197,6 +240,36 @@ def get_parameter_names(parameters):
     return named
 
 
+class _Renamer:
+    """Blocks' parameter naming, one name per call, for code written
+    against it.
+
+    A parameter of a brick gets its brick path with ``'|'`` as the
+    delimiter (``|mlp|linear_0.W``), other shared variables their
+    ``tag.name`` or ``name``, or ``'parameter'``; a name already given
+    gets a suffix ``_2``, ``_3``... :func:`dump` itself refuses duplicate
+    names instead (see :func:`get_parameter_names`).
+
+    """
+    default_name = 'parameter'
+
+    def __init__(self):
+        self.used_names = set()
+
+    def __call__(self, parameter):
+        if get_brick(parameter) is not None:
+            name = _mangle(_parameter_name(parameter))
+        else:
+            name = (getattr(parameter.tag, 'name', None) or parameter.name
+                    or self.default_name)
+        unique_name, suffix = name, 2
+        while unique_name in self.used_names:
+            unique_name = '{}_{}'.format(name, suffix)
+            suffix += 1
+        self.used_names.add(unique_name)
+        return unique_name
+
+
 def _mangle(name):
     return name.replace(BRICK_DELIMITER, SERIALIZATION_BRICK_DELIMITER)
 
@@ -242,7 +315,11 @@ def _open_tar(file_, mode):
 
 
 def _read_member(file_, name):
-    """The bytes of member `name` of the dump `file_`."""
+    """The bytes of member `name` of the dump `file_` (a file object is
+    read from its start, as in Blocks, so that several members can be
+    loaded from one handle)."""
+    if not isinstance(file_, (str, os.PathLike)):
+        file_.seek(0)
     try:
         with _open_tar(file_, 'r:') as tar_file:
             try:
@@ -428,6 +505,35 @@ def add_to_dump(object_, file_, name, parameters=None, use_cpickle=False,
     with tarfile.open(fileobj=file_, mode='a') as tar_file:
         _add_member(tar_file, name,
                     _write_object(object_, protocol, use_cpickle))
+
+
+def dump_and_add_to_dump(object_, file_, parameters=None, to_add=None,
+                         use_cpickle=False, protocol=DEFAULT_PROTOCOL):
+    """:func:`dump`, then :func:`add_to_dump` for each named object: one
+    call that :func:`secure_dump` can make
+    (``secure_dump(main_loop, path, dump_and_add_to_dump, to_add=...)``).
+
+    Parameters
+    ----------
+    object_, file_, parameters, use_cpickle, protocol
+        As for :func:`dump`.
+    to_add : dict, optional
+        Member name -> object to pickle beside `object_`.
+
+    Examples
+    --------
+    >>> import io
+    >>> file_ = io.BytesIO()
+    >>> dump_and_add_to_dump([1], file_, to_add={'log': {'epoch': 2}})
+    >>> load(file_), load(file_, 'log')
+    ([1], {'epoch': 2})
+
+    """
+    dump(object_, file_, parameters=parameters, use_cpickle=use_cpickle,
+         protocol=protocol)
+    for name, added in (to_add or {}).items():
+        add_to_dump(added, file_, name, parameters=parameters,
+                    use_cpickle=use_cpickle, protocol=protocol)
 
 
 def _new_file_mode(path):

@@ -294,3 +294,70 @@ def test_deep_graphs_pickle():
     dump(y, file_)
     file_.seek(0)
     assert load(file_).owner is not None
+
+
+def module_level_function():
+    return 1
+
+
+def test_renamer_names_like_blocks(mlp):
+    from blocks.serialization import _Renamer
+    named = pytensor.shared(numpy.zeros(2), name='named')
+    tagged = pytensor.shared(numpy.zeros(2))
+    tagged.tag.name = 'tagged'
+    unnamed = pytensor.shared(numpy.zeros(2))
+    renamer = _Renamer()
+    names = [renamer(variable) for variable in
+             [mlp.children[0].parameters[0], named, tagged, unnamed, unnamed,
+              named]]
+    assert names == ['|mlp|linear_0.W', 'named', 'tagged', 'parameter',
+                     'parameter_2', 'named_2']
+
+
+def test_load_rewinds_so_one_handle_gives_every_member(mlp):
+    file_ = io.BytesIO()
+    dump(mlp, file_, parameters=all_parameters(mlp))
+    add_to_dump({'epoch': 3}, file_, 'extra')
+    assert load(file_, 'extra') == {'epoch': 3}
+    assert load(file_).name == 'mlp'  # no seek in between
+    assert sorted(load_parameters(file_)) == ['/mlp/linear_0.W',
+                                              '/mlp/linear_1.W']
+
+
+def test_dump_and_add_to_dump_through_secure_dump(mlp, tmp_path):
+    from blocks.serialization import dump_and_add_to_dump
+    path = str(tmp_path / 'checkpoint.tar')
+    parameters = all_parameters(mlp)
+    secure_dump(mlp, path, dump_and_add_to_dump, parameters=parameters,
+                to_add={'log': [1, 2], 'status': {'epochs_done': 1}})
+    assert members(path) == ['_parameters', '_pkl', 'log', 'status']
+    assert load(path, 'status') == {'epochs_done': 1}
+    numpy.testing.assert_array_equal(
+        load_parameters(path)['/mlp/linear_1.W'],
+        parameters[1].get_value())
+
+
+def test_dump_warns_about_objects_of_main(monkeypatch):
+    monkeypatch.setattr(module_level_function, '__module__', '__main__')
+    import __main__
+    monkeypatch.setattr(__main__, 'module_level_function',
+                        module_level_function, raising=False)
+    with pytest.warns(UserWarning, match='module_level_function in the '
+                      '__main__ namespace') as record:
+        dump({'f': module_level_function, 'g': module_level_function},
+             io.BytesIO())
+    assert len(record) == 1
+
+
+def test_unpicklable_functions_and_classes_are_named(tmp_path):
+    class Local:
+        pass
+
+    with pytest.raises(pickle.PicklingError, match='<lambda>'):
+        dump({'f': lambda: None}, io.BytesIO())
+    with pytest.raises(pickle.PicklingError,
+                       match=r'Local.*defined inside\s+functions'):
+        dump([Local()], io.BytesIO())
+    with pytest.raises(pickle.PicklingError, match='<lambda>'):
+        secure_dump(lambda: None, str(tmp_path / 'never_written.tar'))
+    assert os.listdir(str(tmp_path)) == []
