@@ -104,7 +104,8 @@ from pytensor.tensor.special import LogSoftmax, Softmax
 from blocks.config import config
 from blocks.ops.vectorized import VectorizedUnary
 
-__all__ = ['compile_function', 'default_mode', 'auto_mode', 'InplaceUpdates',
+__all__ = ['compile_function', 'SourceFunction', 'source_names',
+           'default_mode', 'auto_mode', 'InplaceUpdates',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
 
 #: The ``fast_run`` rewrites the ``'auto'`` mode leaves out (see above).
@@ -327,3 +328,84 @@ def compile_function(inputs, outputs, updates=None, mode=None, **kwargs):
     with pytensor.config.change_flags(**flags):
         return pytensor.function(inputs, outputs, updates=updates, mode=mode,
                                  **kwargs)
+
+
+def source_names(inputs):
+    """The names of input variables, which name the data sources that feed
+    them (Blocks' convention).
+
+    Two inputs may share a name: one source then feeds both.
+
+    Raises
+    ------
+    ValueError
+        If an input has no name.
+
+    """
+    unnamed = [variable for variable in inputs if not variable.name]
+    if unnamed:
+        raise ValueError(
+            'the input variables {} have no name; name each input after '
+            'the data source that feeds it'.format(unnamed))
+    return tuple(variable.name for variable in inputs)
+
+
+class SourceFunction:
+    """A function compiled with :func:`compile_function` and fed from
+    batches: mappings from data source names to values.
+
+    Each input is fed from the source of its name (:func:`source_names`).
+    Training algorithms, evaluators and the population-statistics
+    estimator all run their graphs this way.
+
+    Parameters
+    ----------
+    inputs : list of variables
+        Named after their sources.
+    outputs, updates
+        As for :func:`compile_function`.
+    missing_message : str, optional
+        The error raised when a batch lacks sources; ``{missing}``,
+        ``{given}`` and ``{needed}`` are replaced by the sorted lists of
+        the sources missing, present and needed.
+    \\*\\*kwargs
+        Given to :func:`compile_function`.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> x = pt.vector('x')
+    >>> double = SourceFunction([x], 2 * x)
+    >>> double({'x': numpy.ones(2, dtype=x.dtype)}).tolist()
+    [2.0, 2.0]
+    >>> double({'y': numpy.ones(2)})
+    Traceback (most recent call last):
+    ...
+    ValueError: the batch lacks the sources ['x'] (it has ['y'])
+
+    """
+    MISSING = 'the batch lacks the sources {missing} (it has {given})'
+
+    def __init__(self, inputs, outputs, updates=None, missing_message=None,
+                 **kwargs):
+        self.inputs = list(inputs)
+        self.input_names = source_names(self.inputs)
+        self.missing_message = missing_message or self.MISSING
+        self.function = compile_function(self.inputs, outputs,
+                                         updates=updates, **kwargs)
+
+    def check_sources(self, batch):
+        """Raise ValueError unless `batch` has every source needed."""
+        missing = [name for name in self.input_names if name not in batch]
+        if missing:
+            raise ValueError(self.missing_message.format(
+                missing=sorted(missing), given=sorted(batch),
+                needed=sorted(self.input_names)))
+
+    def values(self, batch):
+        """The values of `batch` in the order of the inputs."""
+        return [batch[name] for name in self.input_names]
+
+    def __call__(self, batch):
+        self.check_sources(batch)
+        return self.function(*self.values(batch))

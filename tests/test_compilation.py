@@ -4,7 +4,7 @@ import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import get_mode
 
-from blocks.compilation import compile_function, default_mode
+from blocks.compilation import SourceFunction, compile_function, default_mode
 from blocks.config import Configuration, config
 
 
@@ -139,3 +139,22 @@ def test_auto_mode_updates_large_parameters_in_place():
     for parameter, value in zip((large, small), expected):
         numpy.testing.assert_allclose(parameter.get_value(), value,
                                       rtol=1e-4)
+
+
+def test_source_function_feeds_each_input_from_its_source():
+    x, y = pt.vector('x'), pt.vector('y')
+    difference = SourceFunction([x, y], x - y,
+                                missing_message='{missing} of {needed}')
+    floatx = pytensor.config.floatX
+    batch = {'y': numpy.array([1, 2], floatx), 'x': numpy.array([5, 5],
+                                                                floatx),
+             'unused': None}
+    assert difference.input_names == ('x', 'y')
+    numpy.testing.assert_array_equal(difference(batch), [4, 3])
+    with pytest.raises(ValueError, match=r"^\['y'\] of \['x', 'y'\]$"):
+        difference({'x': batch['x']})
+
+
+def test_source_function_needs_named_inputs():
+    with pytest.raises(ValueError, match='have no name; name each input'):
+        SourceFunction([pt.vector()], pt.vector().sum())

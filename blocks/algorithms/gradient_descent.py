@@ -18,7 +18,7 @@ import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 
-from blocks.compilation import compile_function
+from blocks.compilation import SourceFunction
 from blocks.config import config
 from blocks.algorithms.step_rules import Scale, l2_norm
 from blocks.graph import ComputationGraph
@@ -29,6 +29,10 @@ __all__ = ['TrainingAlgorithm', 'UpdatesAlgorithm', 'GradientDescent']
 logger = logging.getLogger(__name__)
 
 ON_UNUSED_SOURCES = ('raise', 'warn', 'ignore')
+
+_MISSING_SOURCES = ('the batch lacks the sources {missing} that the inputs of '
+                    'the training graph need (the batch has {given}; the '
+                    'graph needs {needed})')
 
 
 class TrainingAlgorithm:
@@ -141,6 +145,7 @@ class UpdatesAlgorithm(TrainingAlgorithm):
         self.on_unused_sources = on_unused_sources
         self._updates = []
         self._outputs = []
+        self._sources = None
         self._function = None
         self._input_names = ()
         self._checked_sources = None
@@ -224,47 +229,40 @@ class UpdatesAlgorithm(TrainingAlgorithm):
                 'them into one update each'.format(
                     ', '.join(str(var) for var in duplicates)))
 
-    def _check_inputs(self, inputs):
+    @staticmethod
+    def _check_inputs(inputs):
         names = [variable.name for variable in inputs]
-        unnamed = [variable for variable in inputs if not variable.name]
-        if unnamed:
-            raise ValueError(
-                'the input variables {} have no name; name each input after '
-                'the data source that feeds it'.format(unnamed))
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = sorted({name for name in names
+                             if name and names.count(name) > 1})
         if duplicates:
             raise ValueError(
                 'several different input variables are named {}; each data '
                 'source can feed only one'.format(', '.join(duplicates)))
-        return tuple(names)
 
     def _compile(self):
         self._check_updates()
         inputs = self.inputs
-        self._input_names = self._check_inputs(inputs)
-        self._inputs = inputs
+        self._check_inputs(inputs)
         logger.info('Compiling the training function')
-        self._function = compile_function(
+        self._sources = SourceFunction(
             inputs, self._outputs, updates=self._updates,
-            **self.function_kwargs)
+            missing_message=_MISSING_SOURCES, **self.function_kwargs)
+        self._inputs = self._sources.inputs
+        self._input_names = self._sources.input_names
+        self._function = self._sources.function
         # The function's own input checks cost more than a small training
         # step; process_batch checks types itself, cheaply.
         self._function.trust_input = True
-        self._input_specs = [_input_spec(variable) for variable in inputs]
+        self._input_specs = [_input_spec(variable)
+                             for variable in self._inputs]
         self._checked_sources = None
         logger.info('The training function is compiled')
         return self._function
 
     def _check_sources(self, batch):
-        sources = set(batch)
+        self._sources.check_sources(batch)
         needed = set(self._input_names)
-        missing = needed - sources
-        if missing:
-            raise ValueError(
-                'the batch lacks the sources {} that the inputs of the '
-                'training graph need (the batch has {}; the graph needs {})'
-                .format(sorted(missing), sorted(sources), sorted(needed)))
-        unused = sources - needed
+        unused = set(batch) - needed
         if unused:
             message = ('the batch has the sources {} that no input of the '
                        'training graph uses (the graph needs {}); pass '
@@ -274,7 +272,7 @@ class UpdatesAlgorithm(TrainingAlgorithm):
                 raise ValueError(message)
             if self.on_unused_sources == 'warn':
                 warnings.warn(message)
-        self._checked_sources = frozenset(sources)
+        self._checked_sources = frozenset(batch)
 
     def _convert_input(self, index, value):
         """`value` converted to the type of input `index` as PyTensor would
@@ -314,6 +312,7 @@ class UpdatesAlgorithm(TrainingAlgorithm):
     def __getstate__(self):
         # Compiled functions are rebuilt after unpickling, on first use.
         state = self.__dict__.copy()
+        state['_sources'] = None
         state['_function'] = None
         state['_checked_sources'] = None
         return state

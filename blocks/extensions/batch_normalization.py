@@ -1,7 +1,8 @@
 """Keeping batch normalization's population statistics exact during
 training."""
 from blocks.extensions.base import SimpleExtension
-from blocks.graph.bn import PopulationStatisticsEstimator
+from blocks.graph.population_statistics import (
+    PopulationStatisticsEstimator)
 
 __all__ = ['EstimatePopulationStatistics']
 
@@ -13,9 +14,9 @@ class EstimatePopulationStatistics(SimpleExtension):
     The moving average kept during training lags behind the weights; this
     extension replaces it with the exact average of the minibatch
     statistics over `data_stream` (see
-    :class:`~blocks.graph.bn.PopulationStatisticsEstimator`). Put it before
-    the monitoring extensions that evaluate the model in inference mode, so
-    that they see the new statistics.
+    :class:`~.population_statistics.PopulationStatisticsEstimator`). Put it
+    before the monitoring extensions that evaluate the model in inference
+    mode, so that they see the new statistics.
 
     Parameters
     ----------

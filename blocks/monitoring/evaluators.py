@@ -4,7 +4,7 @@ from collections import OrderedDict
 
 from pytensor.graph.basic import Variable
 
-from blocks.compilation import compile_function
+from blocks.compilation import SourceFunction
 from blocks.graph import ComputationGraph
 from blocks.monitoring.aggregation import (AggregationBuffer,
                                            MonitoredQuantity)
@@ -117,27 +117,24 @@ class DatasetEvaluator:
         self.function_kwargs = dict(function_kwargs or {})
         self._function = None
 
+    @property
+    def input_names(self):
+        """The sources the evaluation reads (known once compiled)."""
+        return self._function.input_names
+
     def _compile(self):
         outputs = self.buffer_.updated_readouts + self.quantities.requires
         updates = self.buffer_.accumulation_updates + self.updates
         targets = outputs + [value for _, value in updates]
         inputs = ComputationGraph(targets).inputs if targets else []
-        self.input_names = [variable.name for variable in inputs]
-        if any(name is None for name in self.input_names):
-            raise ValueError('the monitored graph has unnamed inputs {}; name '
-                             'them after their data sources'.format(inputs))
         logger.debug('Compiling the evaluation function')
-        self._function = compile_function(inputs, outputs, updates=updates,
-                                           **self.function_kwargs)
-
-    def _check_batch(self, batch):
-        missing = [name for name in self.input_names if name not in batch]
-        if missing:
-            raise ValueError(
-                'Not all data sources required for monitoring were provided: '
-                'the monitored data stream lacks the sources {} that the '
-                'monitored variables need (it has {})'.format(
-                    missing, sorted(batch)))
+        self._function = SourceFunction(
+            inputs, outputs, updates=updates,
+            missing_message=('Not all data sources required for monitoring '
+                             'were provided: the monitored data stream lacks '
+                             'the sources {missing} that the monitored '
+                             'variables need (it has {given})'),
+            **self.function_kwargs)
 
     def evaluate(self, data_stream):
         """Run over one epoch of `data_stream`.
@@ -151,15 +148,14 @@ class DatasetEvaluator:
         if self._function is None:
             self._compile()
         function = self._function
-        names = self.input_names
         self.buffer_.initialize_aggregators()
         self.quantities.initialize_quantities()
         outputs = None
         num_readouts = len(self.buffer_.updated_readouts)
         for batch in data_stream.get_epoch_iterator(as_dict=True):
             if outputs is None:
-                self._check_batch(batch)
-            outputs = function(*[batch[name] for name in names])
+                function.check_sources(batch)
+            outputs = function.function(*function.values(batch))
             if self.quantities.quantities:
                 self.quantities.aggregate_quantities(outputs[num_readouts:])
         if outputs is None:
