@@ -17,6 +17,7 @@ brick, the :class:`ApplicationCall` and the roles INPUT and OUTPUT, so that
 :class:`~blocks.filter.VariableFilter` can find them later.
 """
 import inspect
+import threading
 from collections import OrderedDict
 from functools import wraps
 
@@ -433,6 +434,22 @@ def copy_and_tag(variable, brick, call, role, application_name, name):
     return copy
 
 
+class _CallStack:
+    """The ``call_stack`` attribute of applications: one list per thread,
+    the same whether read through the class or an instance.
+
+    Each thread builds its own graphs, so the bricks running in one thread
+    must not be taken for the callers of an application in another.
+    """
+    def __init__(self):
+        self._local = threading.local()
+
+    def __get__(self, instance, owner):
+        if not hasattr(self._local, 'stack'):
+            self._local.stack = []
+        return self._local.stack
+
+
 class Application:
     """A method of a brick that builds graphs; see :func:`application`.
 
@@ -442,9 +459,9 @@ class Application:
     Attributes
     ----------
     call_stack : list
-        The bricks whose applications are running (shared by all
-        applications: a brick may only call applications of itself and of
-        its children).
+        The bricks whose applications are running in this thread (shared
+        by all applications: a brick may only call applications of itself
+        and of its children).
     inputs, outputs : list of str
         Names of the inputs and outputs.
     sequences, states, contexts : list of str
@@ -453,7 +470,7 @@ class Application:
         step to step, and given unchanged to every step.
 
     """
-    call_stack = []
+    call_stack = _CallStack()
 
     def __init__(self, application_function):
         self.application_function = application_function

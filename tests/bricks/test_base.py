@@ -1,4 +1,5 @@
 import pickle
+import threading
 
 import numpy
 import pytensor
@@ -514,3 +515,36 @@ def test_random_brick():
     numpy.testing.assert_array_equal(one, two)
     copy = pickle.loads(pickle.dumps(first))
     assert copy.theano_seed == first.theano_seed
+
+
+class ThreadedBuilder(Brick):
+    """While its application runs, another thread applies a brick that is
+    not its child."""
+    def __init__(self, other, **kwargs):
+        super().__init__(**kwargs)
+        self.other = other
+
+    @application
+    def apply(self, x):
+        outcome = {}
+
+        def build():
+            try:
+                outcome['output'] = self.other.apply(x)
+            except ValueError as error:
+                outcome['error'] = error
+        thread = threading.Thread(target=build)
+        thread.start()
+        thread.join()
+        if 'error' in outcome:
+            raise outcome['error']
+        return outcome['output']
+
+
+def test_each_thread_has_its_own_call_stack():
+    # The other thread's application has no caller: the bricks running
+    # here are not its callers.
+    output = ThreadedBuilder(Recorder(dim=2, name='elsewhere')).apply(
+        pt.vector('x'))
+    assert get_brick(output).name == 'threadedbuilder'
+    assert Application.call_stack == []
