@@ -335,10 +335,11 @@ class GradientDescent(UpdatesAlgorithm):
     step_rule : :class:`~blocks.algorithms.step_rules.StepRule`, optional
         :class:`~blocks.algorithms.step_rules.Scale` (plain SGD with
         learning rate 1) by default.
-    gradients : dict or list of pairs, optional
+    gradients : OrderedDict, dict or list of pairs, optional
         Parameter -> gradient expression, instead of differentiating the
         cost. Their order (that of `parameters` when given) fixes the order
-        of every sum over parameters, which keeps runs reproducible.
+        of every sum over parameters, which keeps runs reproducible; so, as
+        in Blocks, a plain dict needs `parameters`.
     known_grads : dict, optional
         Given to :func:`pytensor.grad`.
     consider_constant : list, optional
@@ -381,13 +382,15 @@ class GradientDescent(UpdatesAlgorithm):
                 cost, parameters, gradients, known_grads, consider_constant)
         else:
             if cost is None:
-                raise ValueError('GradientDescent needs a cost or gradients')
+                raise ValueError('GradientDescent needs a cost or gradients: '
+                                 "can't infer gradients, no cost specified")
             if parameters is None:
                 parameters = ComputationGraph(cost).parameters
             if not parameters:
                 raise ValueError('GradientDescent: the cost {} depends on no '
-                                 'shared variable with role PARAMETER; pass '
-                                 'parameters='.format(cost))
+                                 'shared variable with role PARAMETER and no '
+                                 'parameters were given (pass '
+                                 'parameters=)'.format(cost))
             logger.info('Taking the cost gradient')
             # PyTensor's gradient recurses along the graph, one layer after
             # another: deep networks need more than Python's default limit.
@@ -438,7 +441,13 @@ class GradientDescent(UpdatesAlgorithm):
             logger.warning('GradientDescent: gradients are given, so the cost '
                            'is not differentiated')
         if isinstance(gradients, Mapping):
-            # dicts keep insertion order, so their order is deterministic
+            if parameters is None and not isinstance(gradients, OrderedDict):
+                # As Blocks: the order of a plain dict is however it was
+                # built, which is too easy to leave to chance.
+                raise ValueError(
+                    'Cannot infer the parameter list in a fixed order from a '
+                    'plain dict of gradients: pass parameters= or the '
+                    'gradients as an OrderedDict (or a list of pairs)')
             gradients = OrderedDict(gradients)
         elif isinstance(gradients, (set, frozenset)):
             raise ValueError('gradients must be ordered (a dict or a list of '

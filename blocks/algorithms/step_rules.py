@@ -359,25 +359,35 @@ class VariableClipping(StepRule):
         self.threshold = hyperparameter(threshold, 'threshold')
         if axis is not None:
             axis = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+            if len(set(axis)) != len(axis):
+                raise ValueError('VariableClipping: axis must be unique, got '
+                                 '{}'.format(axis))
         self.axis = axis
 
     def compute_step(self, parameter, previous_step):
+        previous_step = pt.as_tensor_variable(previous_step)
         if self.axis is not None and any(
                 ax >= previous_step.ndim for ax in self.axis):
             raise ValueError(
                 'VariableClipping: axis {} out of range for parameter {} with '
-                '{} dimensions'.format(self.axis, parameter.name,
+                '{} dimensions'.format(self.axis,
+                                       getattr(parameter, 'name', parameter),
                                        previous_step.ndim))
+        # As in Blocks, everything is written in terms of the new value
+        # ``parameter - previous_step``, which broadcasts when the step is
+        # shaped differently from the parameter; a step that needs no
+        # clipping is kept exactly as it was.
         next_value = parameter - previous_step
+        squares = pt.sqr(next_value)
         if self.axis is None:
-            norm = pt.sqrt(pt.sqr(next_value).sum())
+            norm = pt.sqrt(squares.sum())
         else:
-            norm = pt.sqrt(pt.sqr(next_value).sum(axis=self.axis,
-                                                   keepdims=True))
+            norm = pt.sqrt(squares.sum(axis=sorted(self.axis),
+                                       keepdims=True))
         threshold = _like(self.threshold, next_value)
-        clipped = next_value * (threshold / pt.maximum(norm, threshold))
-        step = parameter - clipped
-        return parameter.type.filter_variable(step, allow_convert=True), []
+        shrinking_step = parameter - (threshold / norm) * next_value
+        step = pt.switch(norm > threshold, shrinking_step, previous_step)
+        return _like(step, previous_step), []
 
 
 class AdaGrad(StepRule):
@@ -499,6 +509,7 @@ class RemoveNotFinite(StepRule):
         self.scaler = hyperparameter(scaler, 'scaler')
 
     def compute_step(self, parameter, previous_step):
+        previous_step = pt.as_tensor_variable(previous_step)
         norm = l2_norm([previous_step])
         not_finite = pt.or_(pt.isnan(norm), pt.isinf(norm))
         shrink = (1 - _like(self.scaler, previous_step)) * parameter

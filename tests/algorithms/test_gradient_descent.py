@@ -132,6 +132,21 @@ def test_given_gradients_keep_their_order_and_sets_are_refused():
         GradientDescent(cost=a.sum(), parameters=[a * 2])
 
 
+def test_gradients_and_parameters_as_blocks_required_them():
+    a = shared_floatx([1.0], name='a')
+    b = shared_floatx([2.0], name='b')
+    with pytest.raises(ValueError, match='fixed order'):
+        GradientDescent(gradients={a: a, b: b})
+    ordered = OrderedDict([(b, b * 2), (a, a * 2)])
+    algorithm = GradientDescent(gradients=ordered)
+    assert algorithm.parameters == [b, a]
+    with pytest.raises(ValueError, match='no cost'):
+        GradientDescent(parameters=[a])
+    unrelated = pt.vector('x').sum()
+    with pytest.raises(ValueError, match='no parameters'):
+        GradientDescent(cost=unrelated)
+
+
 def test_add_updates_accepts_pairs_and_dicts_in_one_function():
     x = pt.vector('x')
     weights = shared_floatx([0.0], name='W')

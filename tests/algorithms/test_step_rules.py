@@ -1,5 +1,7 @@
 """Each step rule against a NumPy implementation, over three steps, on a
 plain matrix parameter and on a parameter with a broadcastable axis."""
+from collections import OrderedDict
+
 import numpy
 import pytensor
 import pytensor.tensor as pt
@@ -208,3 +210,30 @@ def test_step_clipping_without_threshold_is_identity():
     parameter = shared_floatx(numpy.ones(3), name='b')
     steps, updates = StepClipping().compute_steps({parameter: parameter})
     assert steps[parameter] is parameter and updates == []
+
+
+def test_remove_not_finite_takes_plain_numbers_as_steps():
+    parameter = shared_floatx([2.0, 4.0], name='p')
+    rule = RemoveNotFinite(0.25)
+    steps, _ = rule.compute_steps({parameter: float('nan')})
+    numpy.testing.assert_allclose(steps[parameter].eval(), [1.5, 3.0])
+    steps, _ = rule.compute_steps({parameter: 0.5})
+    numpy.testing.assert_allclose(steps[parameter].eval(), [0.5, 0.5])
+
+
+def test_variable_clipping_broadcasts_steps_shaped_unlike_the_parameter():
+    parameter_value = numpy.array([-1.0, 2.0, 0.5])
+    step_value = numpy.array([[3.0, -9.0, 2.0]])  # (1, 3) for a (3,)
+    parameter = shared_floatx(parameter_value, name='p')
+    step = shared_floatx(step_value)
+    for threshold in (5.0, 50.0):
+        steps, _ = VariableClipping(threshold).compute_steps(
+            OrderedDict([(parameter, step)]))
+        new_value = parameter_value - step_value
+        norm = numpy.sqrt((new_value ** 2).sum())
+        expected = (parameter_value - threshold / norm * new_value
+                    if norm > threshold else step_value)
+        numpy.testing.assert_allclose(steps[parameter].eval(), expected,
+                                      rtol=RTOL)
+    with pytest.raises(ValueError, match='unique'):
+        VariableClipping(1.0, axis=(0, 0))
