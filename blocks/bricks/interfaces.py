@@ -10,8 +10,13 @@ __all__ = ['Activation', 'Feedforward', 'RNGMixin', 'Initializable',
            'LinearLike', 'Random']
 
 
-def _draw_seed(rng):
-    return int(rng.randint(numpy.iinfo(numpy.int32).max))
+def _draw_seed(owner):
+    """Draw a seed from the generator `owner` (a class) shares among its
+    bricks; the generator is created, from ``config.default_seed``, when
+    the first brick draws, so that setting the seed after import counts."""
+    if owner.seed_rng is None:
+        owner.seed_rng = numpy.random.RandomState(config.default_seed)
+    return int(owner.seed_rng.randint(numpy.iinfo(numpy.int32).max))
 
 
 class Activation(Brick):
@@ -43,13 +48,16 @@ class RNGMixin:
     True
 
     """
-    seed_rng = numpy.random.RandomState(config.default_seed)
+    #: The generator seeds are drawn from (Blocks' name); None until the
+    #: first brick draws one. Assign a ``numpy.random.RandomState`` to
+    #: restart the sequence of seeds.
+    seed_rng = None
 
     @property
     def seed(self):
         """The seed of :attr:`rng` (drawn on first use unless given)."""
         if getattr(self, '_seed', None) is None:
-            self._seed = _draw_seed(RNGMixin.seed_rng)
+            self._seed = _draw_seed(RNGMixin)
         return self._seed
 
     @seed.setter
@@ -185,7 +193,9 @@ class Random(Brick):
         same numbers. (The name is kept from Blocks.)
 
     """
-    seed_rng = numpy.random.RandomState(config.default_seed)
+    #: The generator seeds are drawn from (Blocks' name); None until the
+    #: first brick draws one.
+    seed_rng = None
 
     def __init__(self, theano_seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -193,10 +203,10 @@ class Random(Brick):
 
     @property
     def theano_seed(self):
-        """The seed of :attr:`random_stream` (``config.default_seed`` unless
+        """The seed of :attr:`random_stream` (drawn on first use unless
         given)."""
         if self._theano_seed is None:
-            self._theano_seed = _draw_seed(Random.seed_rng)
+            self._theano_seed = _draw_seed(Random)
         return self._theano_seed
 
     @theano_seed.setter
