@@ -22,12 +22,20 @@ def get_application_call(var):
     return get_annotation(var, ApplicationCall)
 
 
+def _checked_list(values, argument, what):
+    if values is None or isinstance(values, (list, tuple, set, frozenset)):
+        return values
+    raise TypeError(
+        'VariableFilter: {} must be a list, got the single {} {!r}; write '
+        '{}=[{!r}]'.format(argument, what, values, argument, values))
+
+
 class VariableFilter:
     """Keep the variables that meet every given criterion.
 
     Parameters
     ----------
-    roles : role or list of roles, optional
+    roles : list of roles, optional
         Keep variables with any of these roles (or subroles), or with all of
         them when `each_role` is True.
     bricks : brick, brick class or a list of them, optional
@@ -44,7 +52,7 @@ class VariableFilter:
         Keep variables whose PyTensor name (``var.name``) equals this.
     theano_name_regex : str, optional
         Keep variables whose PyTensor name matches this regular expression.
-    applications : application or list of applications, optional
+    applications : list of applications, optional
         Keep variables made by calls of these applications (bound
         applications match their brick too).
     call_id : object, optional
@@ -68,13 +76,14 @@ class VariableFilter:
     def __init__(self, roles=None, bricks=None, each_role=False, name=None,
                  name_regex=None, theano_name=None, theano_name_regex=None,
                  applications=None, call_id=None):
-        # Like Blocks, accept a single role, brick or application.
-        if roles is not None:
-            roles = pack(roles)
+        # Blocks took one brick or a list, but required lists of roles and
+        # of applications (a single one raised a TypeError): a single role
+        # is refused rather than guessed at, as there.
+        roles = _checked_list(roles, 'roles', 'role')
+        applications = _checked_list(applications, 'applications',
+                                     'application')
         if bricks is not None:
             bricks = pack(bricks)
-        if applications is not None:
-            applications = pack(applications)
         if bricks is not None and not all(
                 isinstance(brick, Brick) or (isclass(brick)
                                              and issubclass(brick, Brick))

@@ -29,8 +29,9 @@ def test_roles_and_each_role(graph):
     assert set(VariableFilter(roles=[WEIGHT, BIAS])(cg)) == set(parameters)
     both = VariableFilter(roles=[PARAMETER, BIAS], each_role=True)(cg)
     assert set(both) == {first.b, second.b}
-    assert VariableFilter(roles=WEIGHT)(cg) == \
-        VariableFilter(roles=[WEIGHT])(cg)
+    # as in Blocks, roles come in a list
+    with pytest.raises(TypeError, match=r'roles must be a list.*roles=\['):
+        VariableFilter(roles=WEIGHT)
 
 
 def test_bricks_by_class_and_instance(graph):
@@ -68,7 +69,8 @@ def test_applications(graph):
     found = VariableFilter(applications=[first.apply])(cg)
     assert [var.name for var in found] == ['first_apply_input_',
                                            'first_apply_output']
-    assert VariableFilter(applications=first.apply)(cg) == found
+    with pytest.raises(TypeError, match='applications must be a list'):
+        VariableFilter(applications=first.apply)
     # an unbound application matches the calls of every brick
     unbound = VariableFilter(applications=[Linear.apply],
                              roles=[OUTPUT])(cg)

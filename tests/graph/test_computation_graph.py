@@ -252,3 +252,10 @@ def test_replace_outputs_of_50_chained_bricks_in_one_pass():
         expected = 2 * (expected + 1)
     assert new.outputs[0].eval({x: numpy.zeros(1, dtype=floatX)}) == \
         pytest.approx(expected)
+
+
+def test_graph_module_reexports_blocks_role_helpers():
+    import blocks.graph
+    from blocks import roles
+    assert blocks.graph.add_role is roles.add_role
+    assert blocks.graph.PARAMETER is roles.PARAMETER
