@@ -25,6 +25,7 @@ from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
 from blocks.bricks.sequences import Sequence
 from blocks.ops import (conv2d, conv2d_grad_wrt_inputs, conv_output_shape,
                         pool_2d, pool_output_shape)
+from blocks.ops.conv import border_padding, dilated_size, int_pair
 from blocks.roles import FILTER, BIAS
 
 __all__ = ['Convolutional', 'ConvolutionalTranspose', 'Pooling',
@@ -43,35 +44,25 @@ def _as_tuple(value):
     return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
-def _check_pair(brick, name, value, allow_none=False):
-    """`value` as a pair of positive ints (or None where allowed), else a
-    ValueError naming the brick."""
-    pair = _as_tuple(value)
-    if (not isinstance(pair, tuple) or len(pair) != 2
-            or not all(_is_size(v) or (allow_none and v is None)
-                       for v in pair)):
-        raise ValueError('{}: {} must be a pair of positive ints{}, got '
-                         '{!r}'.format(brick.path, name,
-                                       ' or None' if allow_none else '',
-                                       value))
-    return tuple(None if v is None else int(v) for v in pair)
+def _check_pair(brick, name, value, minimum=1, allow_none=False):
+    """`value`, a list or tuple, as a pair of ints >= `minimum` (1 or 0;
+    None entries where allowed), else a ValueError naming the brick."""
+    # Unlike the operations, bricks take no bare int for a pair (nor did
+    # Blocks' bricks).
+    if isinstance(value, (list, tuple)):
+        try:
+            return int_pair(value, name, minimum, allow_none)
+        except ValueError:
+            pass
+    raise ValueError('{}: {} must be a pair of {} ints{}, got {!r}'.format(
+        brick.path, name, 'positive' if minimum else 'non-negative',
+        ' or None' if allow_none else '', value))
 
 
 def _check_size(brick, name, value, allow_none=False):
     if not (_is_size(value) or (allow_none and value is None)):
         raise ValueError('{}: {} must be a positive int{}, got {!r}'.format(
             brick.path, name, ' or None' if allow_none else '', value))
-
-
-def _padding(border_mode, filter_size):
-    """Zero padding on each side, per axis, of a convolution with filters
-    of `filter_size`, for a `border_mode` that the ops accept."""
-    if isinstance(border_mode, str):
-        return tuple({'valid': 0, 'full': size - 1, 'half': size // 2}
-                     [border_mode] for size in filter_size)
-    if isinstance(border_mode, numbers.Integral):
-        return (int(border_mode),) * 2
-    return tuple(int(pad) for pad in border_mode)
 
 
 class Convolutional(LinearLike):
@@ -104,6 +95,11 @@ class Convolutional(LinearLike):
     tied_biases : bool, optional
         True (default): one bias per filter. False: one bias per filter and
         output position, which needs `image_size`.
+    filter_dilation : (int, int), optional
+        The spacing of the filter taps on the image, rows and columns; a
+        filter of size k then spans ``(k - 1) * dilation + 1`` pixels (and
+        'full' and 'half' pad by that span). (1, 1) by default: adjacent
+        pixels.
 
     Notes
     -----
@@ -144,7 +140,8 @@ class Convolutional(LinearLike):
     @lazy(allocation=['filter_size', 'num_filters', 'num_channels'])
     def __init__(self, filter_size, num_filters, num_channels,
                  batch_size=None, image_size=(None, None), step=(1, 1),
-                 border_mode='valid', tied_biases=True, **kwargs):
+                 border_mode='valid', tied_biases=True,
+                 filter_dilation=(1, 1), **kwargs):
         super().__init__(**kwargs)
         self.filter_size = filter_size
         self.num_filters = num_filters
@@ -154,6 +151,7 @@ class Convolutional(LinearLike):
         self.step = step
         self.border_mode = border_mode
         self.tied_biases = tied_biases
+        self.filter_dilation = filter_dilation
 
     @property
     def image_size(self):
@@ -178,6 +176,7 @@ class Convolutional(LinearLike):
         _check_size(self, 'batch_size', self.batch_size, allow_none=True)
         _check_pair(self, 'image_size', self.image_size, allow_none=True)
         _check_pair(self, 'step', self.step)
+        _check_pair(self, 'filter_dilation', self.filter_dilation)
         self._output_image_size()  # checks border_mode
 
     def _filter_shape(self):
@@ -191,7 +190,8 @@ class Convolutional(LinearLike):
         try:
             shape = conv_output_shape(
                 (None, num_channels) + tuple(image_size), filters,
-                self.border_mode, _as_tuple(self.step))
+                self.border_mode, _as_tuple(self.step),
+                _as_tuple(self.filter_dilation))
         except ValueError as error:
             raise ValueError('{}: {}'.format(self.path, error)) from None
         return tuple(shape[2:])
@@ -247,7 +247,8 @@ class Convolutional(LinearLike):
                       filter_shape=self._filter_shape(),
                       border_mode=self.border_mode,
                       subsample=_as_tuple(self.step),
-                      filter_flip=self.filter_flip)
+                      filter_flip=self.filter_flip,
+                      filter_dilation=_as_tuple(self.filter_dilation))
 
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
@@ -353,11 +354,16 @@ class ConvolutionalTranspose(Convolutional):
                 '(got {}); give either'.format(self.path, self.image_size))
         filter_size = _check_pair(self, 'filter_size', self.filter_size)
         step = _check_pair(self, 'step', self.step)
+        dilation = _check_pair(self, 'filter_dilation', self.filter_dilation)
         self._check_border_mode()
         edge = _as_tuple(self.unused_edge)
-        padding = _padding(self.border_mode, filter_size)
-        return tuple(s * (size - 1) + e + k - 2 * p for size, s, e, k, p in
-                     zip(self.image_size, step, edge, filter_size, padding))
+        padding = border_padding(self.border_mode, filter_size, dilation)
+        # The smallest size the corresponding convolution maps to
+        # image_size: invert (size + 2 p - span) // s + 1.
+        return tuple(s * (size - 1) + e + dilated_size(k, d) - 2 * p
+                     for size, s, e, k, d, p in zip(
+                         self.image_size, step, edge, filter_size, dilation,
+                         padding))
 
     @original_image_size.setter
     def original_image_size(self, value):
@@ -378,12 +384,7 @@ class ConvolutionalTranspose(Convolutional):
 
     def _check_configuration(self):
         super()._check_configuration()
-        edge = _as_tuple(self.unused_edge)
-        if (not isinstance(edge, tuple) or len(edge) != 2 or not all(
-                isinstance(e, numbers.Integral) and e >= 0 for e in edge)):
-            raise ValueError('{}: unused_edge must be a pair of non-negative '
-                             'ints, got {!r}'.format(self.path,
-                                                     self.unused_edge))
+        _check_pair(self, 'unused_edge', self.unused_edge, minimum=0)
         original = self.original_image_size
         if not all(_is_size(size) for size in original):
             raise ValueError(
@@ -425,7 +426,8 @@ class ConvolutionalTranspose(Convolutional):
             + self.original_image_size,
             filter_shape=self._corresponding_filter_shape(),
             border_mode=self.border_mode, subsample=_as_tuple(self.step),
-            filter_flip=self.filter_flip)
+            filter_flip=self.filter_flip,
+            filter_dilation=_as_tuple(self.filter_dilation))
 
 
 class Pooling(Initializable, Feedforward):

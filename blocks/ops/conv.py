@@ -32,10 +32,13 @@ from blocks.ops import _conv_kernels as kernels
 from blocks.ops._numba import register_perform_in_object_mode
 
 __all__ = [
+    "border_padding",
     "conv2d",
     "conv2d_grad_wrt_inputs",
     "conv2d_grad_wrt_weights",
     "conv_output_shape",
+    "dilated_size",
+    "int_pair",
     "Conv2d",
     "Conv2dGradInputs",
     "Conv2dGradWeights",
@@ -48,25 +51,63 @@ _BORDER_NAMES = ("valid", "full", "half")
 # Configuration helpers
 # ---------------------------------------------------------------------------
 
-def _int_pair(value, name):
-    """``value`` as a pair of Python ints, or a ValueError naming ``name``."""
-    if isinstance(value, numbers.Integral):
-        pair = (value, value)
-    else:
-        try:
-            pair = tuple(value)
-        except TypeError:
-            pair = None
-        if (pair is None or len(pair) != 2
-                or not all(isinstance(v, numbers.Integral) for v in pair)):
-            raise ValueError(
-                f"{name} must be an int or a pair of ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
+def _is_int(value):
+    return (isinstance(value, numbers.Integral)
+            and not isinstance(value, bool))
+
+
+def int_pair(value, name, minimum=None, allow_none=False):
+    """A (rows, cols) setting as a pair of Python ints.
+
+    Convolution and pooling settings (filter sizes, steps, paddings,
+    dilations, image sizes) are pairs; an int ``n`` stands for ``(n, n)``.
+
+    Parameters
+    ----------
+    value : int or pair of ints
+    name : str
+        The setting's name, for the message.
+    minimum : int, optional
+        The smallest allowed entry.
+    allow_none : bool, optional
+        Entries may be None (an image size unknown until run time).
+
+    Raises
+    ------
+    ValueError
+        Naming the setting, what it must be and what was given.
+
+    Examples
+    --------
+    >>> int_pair(2, 'step', minimum=1)
+    (2, 2)
+    >>> int_pair((3, None), 'image_size', minimum=1, allow_none=True)
+    (3, None)
+    >>> int_pair((0, 1), 'step', minimum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: step must be a pair of ints >= 1, got (0, 1)
+
+    """
+    pair = (value, value) if _is_int(value) else value
+    try:
+        pair = tuple(pair)
+    except TypeError:
+        pair = None
+    if (pair is None or len(pair) != 2 or not all(
+            (allow_none and entry is None)
+            or (_is_int(entry) and (minimum is None or entry >= minimum))
+            for entry in pair)):
+        raise ValueError(
+            f"{name} must be a pair of ints"
+            f"{'' if minimum is None else f' >= {minimum}'}"
+            f"{' or None' if allow_none else ''}, got {value!r}")
+    return tuple(None if entry is None else int(entry) for entry in pair)
 
 
 def _check_geometry(subsample, filter_dilation):
-    subsample = _int_pair(subsample, "subsample")
-    filter_dilation = _int_pair(filter_dilation, "filter_dilation")
+    subsample = int_pair(subsample, "subsample")
+    filter_dilation = int_pair(filter_dilation, "filter_dilation")
     if min(subsample) < 1:
         raise ValueError(
             f"subsample must be positive, got {subsample}")
@@ -86,7 +127,7 @@ def _check_border_mode(border_mode):
                 f"pair of ints, got {border_mode!r}")
         return border_mode
     try:
-        pad = _int_pair(border_mode, "border_mode")
+        pad = int_pair(border_mode, "border_mode")
     except ValueError:
         raise ValueError(
             "border_mode must be 'valid', 'full', 'half', an int or a pair "
@@ -97,9 +138,15 @@ def _check_border_mode(border_mode):
     return pad
 
 
+def dilated_size(kernel_size, dilation):
+    """The extent of a filter of `kernel_size` taps spread `dilation`
+    apart (ints, or symbolic sizes)."""
+    return (kernel_size - 1) * dilation + 1
+
+
 def _padding(border_mode, kernel_size, dilation):
     """Padding of one axis for a normalised ``border_mode`` entry."""
-    dilated = (kernel_size - 1) * dilation + 1
+    dilated = dilated_size(kernel_size, dilation)
     if border_mode == "valid":
         return 0
     if border_mode == "full":
@@ -107,6 +154,34 @@ def _padding(border_mode, kernel_size, dilation):
     if border_mode == "half":
         return dilated // 2
     return border_mode
+
+
+def _axis_modes(border_mode):
+    """A normalised ``border_mode`` as one entry per axis."""
+    if isinstance(border_mode, str):
+        return (border_mode, border_mode)
+    return border_mode
+
+
+def border_padding(border_mode, filter_size, dilation=(1, 1)):
+    """The zero padding (rows, cols) on each side of the image that
+    `border_mode` gives filters of `filter_size` with `dilation`.
+
+    Examples
+    --------
+    >>> border_padding('full', (3, 3))
+    (2, 2)
+    >>> border_padding('half', (3, 3), dilation=(2, 1))
+    (2, 1)
+    >>> border_padding(1, (5, 5))
+    (1, 1)
+
+    """
+    modes = _axis_modes(_check_border_mode(border_mode))
+    filter_size = int_pair(filter_size, "filter_size", minimum=1)
+    dilation = int_pair(dilation, "filter_dilation", minimum=1)
+    return tuple(_padding(mode, kernel, step) for mode, kernel, step
+                 in zip(modes, filter_size, dilation))
 
 
 def _static_kernel_size(filters, filter_shape):
@@ -170,8 +245,7 @@ def conv_output_shape(image_shape, filter_shape, border_mode="valid",
         if size is None or kernel is None:
             spatial.append(None)
             continue
-        mode = border_mode if isinstance(border_mode, str) else border_mode[k]
-        pad = _padding(mode, kernel, dilation[k])
+        pad = _padding(_axis_modes(border_mode)[k], kernel, dilation[k])
         spatial.append(max(0, int(kernels.output_size(
             size, kernel, subsample[k], pad, dilation[k]))))
     return (image_shape[0], filter_shape[0], *spatial)
@@ -265,7 +339,7 @@ class _Conv2dBase(Op):
         pad = self._pad(kernel)
         for k in range(2):
             size = (image[k] + 2 * pad[k]
-                    - self.filter_dilation[k] * (kernel[k] - 1) - 1)
+                    - dilated_size(kernel[k], self.filter_dilation[k]))
             out.append(pt.maximum(size // self.subsample[k] + 1, 0))
         return out
 

@@ -11,7 +11,6 @@ the output gradient), so that pooling is differentiable twice. All run the
 Numba kernels of :mod:`blocks.ops._pool_kernels` from ``perform``, under
 every linker (see :mod:`blocks.ops._numba`).
 """
-import numbers
 
 import numpy as np
 import pytensor.tensor as pt
@@ -23,6 +22,7 @@ from pytensor.tensor.type import TensorType
 
 from blocks.ops import _pool_kernels as kernels
 from blocks.ops._numba import register_perform_in_object_mode
+from blocks.ops.conv import int_pair
 
 __all__ = ["pool_2d", "pool_output_shape", "Pool", "PoolGrad",
            "MaxPoolGradGrad"]
@@ -34,26 +34,11 @@ _MODES = {
 }
 
 
-def _int_pair(value, name, minimum):
-    if isinstance(value, numbers.Integral):
-        value = (value, value)
-    try:
-        pair = tuple(value)
-    except TypeError:
-        pair = None
-    if (pair is None or len(pair) != 2
-            or not all(isinstance(v, numbers.Integral) for v in pair)
-            or min(pair) < minimum):
-        raise ValueError(
-            f"{name} must be a pair of ints >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
 def _check_config(ws, stride, pad, ignore_border, mode):
     """Validate pooling settings; returns normalised (ws, stride, pad)."""
-    ws = _int_pair(ws, "ws", 1)
-    stride = ws if stride is None else _int_pair(stride, "stride", 1)
-    pad = _int_pair(pad, "pad", 0)
+    ws = int_pair(ws, "ws", minimum=1)
+    stride = ws if stride is None else int_pair(stride, "stride", minimum=1)
+    pad = int_pair(pad, "pad", minimum=0)
     if mode not in _MODES:
         raise ValueError(
             f"mode must be one of {sorted(_MODES)}, got {mode!r}")

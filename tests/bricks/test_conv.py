@@ -322,6 +322,68 @@ def test_convolutional_transpose_gradients():
                 abs_tol=1e-5, rel_tol=1e-5)
 
 
+def dilated(W, dilation):
+    """Filters with ``dilation - 1`` zeros between taps: a convolution
+    with them is the dilated convolution with `W`."""
+    spans = [(k - 1) * d + 1 for k, d in zip(W.shape[2:], dilation)]
+    spread = numpy.zeros(W.shape[:2] + tuple(spans), dtype=W.dtype)
+    spread[:, :, ::dilation[0], ::dilation[1]] = W
+    return spread
+
+
+@pytest.mark.parametrize('border_mode', ['full', 'valid', (1, 2)])
+def test_dilated_convolutional_transpose(border_mode):
+    filter_size, step, dilation, image_size = (3, 2), (2, 1), (2, 3), (6, 5)
+    deconv = ConvolutionalTranspose(
+        filter_size, 2, 3, step=step, border_mode=border_mode,
+        image_size=image_size, filter_dilation=dilation,
+        weights_init=IsotropicGaussian(1.), biases_init=Constant(0.))
+    deconv.initialize()
+    filters = dilated(deconv.W.get_value().transpose(1, 0, 2, 3), dilation)
+
+    def convolved_size(size, axis):
+        """The size on `axis` of the corresponding convolution's output
+        for an input of `size` there (and 20 on the other axis)."""
+        shape = [1, 2, 20, 20]
+        shape[2 + axis] = size
+        try:
+            output = numpy_conv(numpy.zeros(shape), filters, step,
+                                border_mode)
+        except ValueError:  # the image is smaller than the filter
+            return None
+        return output.shape[2 + axis]
+
+    # The smallest image the corresponding (dilated) convolution maps to
+    # image_size.
+    original = tuple(next(size for size in range(1, 40)
+                          if convolved_size(size, axis) == image_size[axis])
+                     for axis in range(2))
+    assert deconv.get_dim('output') == (2,) + original
+    g = image_batch('g')
+    g_value = random(2, 3, *image_size)
+    output = deconv.apply(g)
+    assert output.type.shape == (None, 2) + original
+    deconv_out = output.eval({g: g_value})
+    assert deconv_out.shape == (2, 2) + original
+    # <conv(x), g> == <x, deconv(g)>: the brick is the adjoint
+    x_value = random(2, 2, *original)
+    numpy.testing.assert_allclose(
+        numpy.vdot(numpy_conv(x_value, filters, step, border_mode),
+                   g_value),
+        numpy.vdot(x_value, deconv_out), rtol=RTOL * 100)
+
+
+def test_dilated_convolutional_output_and_errors():
+    conv = Convolutional((3, 3), 2, 1, image_size=(9, 8), border_mode='half',
+                         filter_dilation=(2, 1), name='conv')
+    assert conv.get_dim('output') == (2, 9, 8)
+    with pytest.raises(ValueError, match=r'/conv: filter_dilation must be a '
+                                         r'pair of positive ints, got '
+                                         r'\(0, 1\)'):
+        Convolutional((3, 3), 2, 1, filter_dilation=(0, 1),
+                      name='conv').allocate()
+
+
 def test_convolutional_transpose_errors():
     with pytest.raises(ValueError, match='/deconv: cannot infer '
                                          'original_image_size without '

@@ -12,6 +12,7 @@ from blocks.ops import (
     conv2d_grad_wrt_weights,
     conv_output_shape,
 )
+from blocks.ops.conv import border_padding, int_pair
 
 # Python linker calling the Numba kernels: the cheapest mode to compile.
 FAST = "FAST_COMPILE"
@@ -282,3 +283,34 @@ def test_matches_torch(rng):
                                atol=1e-4)
     np.testing.assert_allclose(grad_w, wt.grad.numpy(), rtol=1e-4,
                                atol=1e-3)
+
+
+@pytest.mark.parametrize("dilation", [(1, 1), (2, 3)])
+def test_border_padding_follows_the_dilated_filter(dilation):
+    spans = [(3 - 1) * d + 1 for d in dilation]
+    assert border_padding("valid", (3, 3), dilation) == (0, 0)
+    assert border_padding("full", (3, 3), dilation) == tuple(
+        span - 1 for span in spans)
+    assert border_padding((1, 2), (3, 3), dilation) == (1, 2)
+    # 'half' keeps the size of the image for odd spans
+    assert conv_output_shape((None, 1, 9, 8), (1, 1, 3, 3), "half",
+                             dilation=dilation)[2:] == (9, 8)
+    assert border_padding("half", (3, 3), dilation) == tuple(
+        span // 2 for span in spans)
+
+
+@pytest.mark.parametrize("value, kwargs, match", [
+    ((1, 2, 3), {}, r"step must be a pair of ints, got \(1, 2, 3\)"),
+    ((1, True), {}, r"step must be a pair of ints, got \(1, True\)"),
+    ((0, 1), {"minimum": 1}, r"step must be a pair of ints >= 1, got"),
+    ((None, 1), {"minimum": 1}, r"pair of ints >= 1, got \(None, 1\)"),
+    ("ab", {}, r"step must be a pair of ints, got 'ab'"),
+])
+def test_int_pair_rejects(value, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        int_pair(value, "step", **kwargs)
+
+
+def test_int_pair_accepts():
+    assert int_pair(np.int64(2), "step") == (2, 2)
+    assert int_pair([3, None], "size", minimum=1, allow_none=True) == (3, None)
