@@ -9,7 +9,6 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, io_toposort, graph_inputs
 from pytensor.scan.op import Scan
-from pytensor.tensor.variable import TensorVariable
 
 from blocks.compilation import compile_function
 from blocks.roles import has_roles, AUXILIARY, PARAMETER
@@ -170,7 +169,11 @@ class ComputationGraph:
     get_theano_function = get_function
 
     def get_snapshot(self, data):
-        """Evaluate every tensor variable of the graph on a batch.
+        """Evaluate the variables of the graph that have a role, on a batch.
+
+        As in Blocks, these are the variables bricks marked (inputs and
+        outputs of applications, auxiliary variables...), shared variables
+        excepted: their values are at hand already.
 
         Parameters
         ----------
@@ -180,14 +183,14 @@ class ComputationGraph:
         Returns
         -------
         OrderedDict
-            Variable to value, for every non-constant tensor variable.
+            Variable to value, for every non-shared variable with a role.
 
         """
         if not hasattr(self, '_snapshot_function'):
             self._snapshot_variables = [
                 var for var in self.variables
-                if isinstance(var, TensorVariable)
-                and not isinstance(var, Constant)]
+                if getattr(var.tag, 'roles', None)
+                and not isinstance(var, (SharedVariable, Constant))]
             self._snapshot_function = compile_function(
                 self.inputs, self._snapshot_variables,
                 on_unused_input='ignore')
@@ -217,6 +220,11 @@ class ComputationGraph:
 
         """
         replacements = OrderedDict(replacements)
+        in_graph = set(self.variables)
+        absent = [var for var in replacements if var not in in_graph]
+        if absent:
+            warnings.warn('the variables {} are not a part of the graph: '
+                          'replacing them changes nothing'.format(absent))
         auxiliary = [var for var in replacements
                      if has_roles(var, [AUXILIARY])]
         if auxiliary:

@@ -8,7 +8,8 @@ from pytensor.scan import scan
 from blocks.bricks.base import Brick, application
 from blocks.filter import VariableFilter, get_brick
 from blocks.graph import ComputationGraph
-from blocks.roles import AUXILIARY, OUTPUT, PARAMETER, add_role, has_roles
+from blocks.roles import (AUXILIARY, COST, OUTPUT, PARAMETER, add_role,
+                          has_roles)
 from blocks.utils import shared_floatx
 
 floatX = pytensor.config.floatX
@@ -136,16 +137,34 @@ def test_get_function_additional_updates_and_alias():
         ComputationGraph.get_function
 
 
-def test_get_snapshot():
+def test_get_snapshot_evaluates_the_variables_with_roles():
     x = pt.vector('x')
     h = 2 * x
     h.name = 'h'
-    cg = ComputationGraph(h.sum())
+    add_role(h, OUTPUT)
+    untagged = h + 1
+    total = untagged.sum()
+    add_role(total, COST)
+    weight = pytensor.shared(numpy.asarray(3.0, dtype=floatX), name='w')
+    add_role(weight, PARAMETER)
+    cg = ComputationGraph(total * weight)
     snapshot = cg.get_snapshot({'x': numpy.array([1.0, 3.0], dtype=floatX)})
+    # as in Blocks: variables with roles, not shared ones, not the rest
+    assert list(snapshot) == [h, total]
     numpy.testing.assert_allclose(snapshot[h], [2.0, 6.0])
-    assert snapshot[cg.outputs[0]] == pytest.approx(8.0)
+    assert snapshot[total] == pytest.approx(10.0)
     with pytest.raises(ValueError, match='needs values for the inputs x'):
         cg.get_snapshot({})
+
+
+def test_replacing_a_variable_outside_the_graph_warns():
+    x = pt.scalar('x')
+    y = x + 1
+    elsewhere = pt.scalar('z')
+    cg = ComputationGraph([y])
+    with pytest.warns(UserWarning, match='not a part of the graph'):
+        new = cg.replace([(y, 2 * y), (elsewhere, 2 * elsewhere)])
+    assert new.outputs[0].eval({x: 1.0}) == pytest.approx(4.0)
 
 
 def test_scans():
