@@ -3,6 +3,7 @@ from collections import OrderedDict
 
 import numpy
 
+from blocks.bricks.base import name_by_path
 from blocks.filter import get_brick
 from blocks.graph import ComputationGraph
 from blocks.utils import find_bricks
@@ -67,30 +68,10 @@ class Model(ComputationGraph):
         """The bricks of the model that have no parents."""
         return list(self.top_bricks)
 
-    def _name_of(self, variable):
-        brick = get_brick(variable)
-        if brick is None:
-            return variable.name
-        return brick.get_hierarchical_name(variable)
-
-    def _named(self, variables):
-        named = OrderedDict()
-        for variable in variables:
-            name = self._name_of(variable)
-            if name is None:
-                raise ValueError('cannot name {!r}: it has no brick and no '
-                                 'name'.format(variable))
-            if name in named and named[name] is not variable:
-                raise ValueError('two different variables are named {}; do '
-                                 'two sibling bricks share a name?'
-                                 .format(name))
-            named[name] = variable
-        return named
-
     def get_parameter_dict(self):
         """The trainable parameters (role PARAMETER), keyed by path such as
         ``/mlp/linear_0.W``."""
-        return self._named(self.parameters)
+        return name_by_path(self.parameters)
 
     def get_persistent_dict(self):
         """Every variable a saved model must keep, keyed by path: the
@@ -104,7 +85,7 @@ class Model(ComputationGraph):
                 if variable not in seen:
                     seen.add(variable)
                     variables.append(variable)
-        return self._named(variables)
+        return name_by_path(variables)
 
     def get_parameter_values(self):
         """Values of everything :meth:`get_persistent_dict` names (the

@@ -42,7 +42,7 @@ import zipfile
 
 import numpy
 
-from blocks.bricks.base import BRICK_DELIMITER
+from blocks.bricks.base import BRICK_DELIMITER, name_by_path
 from blocks.config import config
 from blocks.filter import get_brick
 from blocks.utils import change_recursion_limit
@@ -194,17 +194,6 @@ def pickle_load(file_, **kwargs):
 
 # Parameter names
 
-def _parameter_name(variable):
-    brick = get_brick(variable)
-    if brick is not None:
-        return brick.get_hierarchical_name(variable)
-    if not variable.name:
-        raise ValueError(
-            'cannot name parameter {!r} in a dump: it belongs to no brick '
-            'and has no name'.format(variable))
-    return variable.name
-
-
 def get_parameter_names(parameters):
     """Name each parameter by its brick path (``/mlp/linear_0.W``), or by
     its own name if it belongs to no brick.
@@ -221,22 +210,12 @@ def get_parameter_names(parameters):
         ``'|'`` (used to store brick paths).
 
     """
-    named = {}
-    duplicates = set()
-    for variable in parameters:
-        name = _parameter_name(variable)
+    named = name_by_path(parameters)
+    for name in named:
         if SERIALIZATION_BRICK_DELIMITER in name:
             raise ValueError(
                 'cannot store parameter {!r}: names may not contain {!r}'
                 .format(name, SERIALIZATION_BRICK_DELIMITER))
-        if name in named and named[name] is not variable:
-            duplicates.add(name)
-        named[name] = variable
-    if duplicates:
-        raise ValueError(
-            'several parameters would be saved under the same name: {} (give '
-            'them distinct names or distinct bricks)'.format(
-                ', '.join(sorted(duplicates))))
     return named
 
 
@@ -258,7 +237,8 @@ class _Renamer:
 
     def __call__(self, parameter):
         if get_brick(parameter) is not None:
-            name = _mangle(_parameter_name(parameter))
+            name = _mangle(get_brick(parameter).get_hierarchical_name(
+                parameter))
         else:
             name = (getattr(parameter.tag, 'name', None) or parameter.name
                     or self.default_name)

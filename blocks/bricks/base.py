@@ -24,7 +24,8 @@ from functools import wraps
 from pytensor.graph.basic import Variable
 
 from blocks.annotations import (Annotation, ApplicationCall,
-                                add_annotation, variable_name)
+                                add_annotation, get_annotation,
+                                variable_name)
 from blocks.roles import add_role, PARAMETER, INPUT, OUTPUT
 from blocks.utils import pack, unpack, AnnotatingList, shared_floatx_nans
 
@@ -32,7 +33,7 @@ __all__ = ['Brick', 'application', 'lazy', 'Application',
            'BoundApplication', 'ApplicationCall', 'Parameters', 'Children',
            'LazyNone', 'NoneAllocation', 'NoneInitialization',
            'copy_and_tag', 'BRICK_DELIMITER', 'args_to_kwargs',
-           'APPLICATION_ATTRIBUTES']
+           'APPLICATION_ATTRIBUTES', 'name_by_path']
 
 #: Separates brick names in hierarchical names: ``/mlp/linear_0.W``
 BRICK_DELIMITER = '/'
@@ -414,6 +415,56 @@ class Brick(Annotation):
 
     def _initialize(self):
         """Brick-specific part of :meth:`initialize`."""
+
+
+def name_by_path(variables):
+    """Name variables by brick path, as models and saved files do.
+
+    A variable of a brick is named ``/mlp/linear_0.W`` (see
+    :meth:`Brick.get_hierarchical_name`); one without a brick keeps its
+    own name.
+
+    Parameters
+    ----------
+    variables : iterable of variables
+
+    Returns
+    -------
+    OrderedDict
+        Name -> variable, in the order of `variables`.
+
+    Raises
+    ------
+    ValueError
+        If a variable has neither a brick nor a name, or if different
+        variables get one name (two sibling bricks with one name, say).
+
+    Examples
+    --------
+    >>> import pytensor
+    >>> list(name_by_path([pytensor.shared(0., name='learning_rate')]))
+    ['learning_rate']
+
+    """
+    named = OrderedDict()
+    duplicates = []
+    for variable in variables:
+        brick = get_annotation(variable, Brick)
+        name = (brick.get_hierarchical_name(variable) if brick is not None
+                else variable.name)
+        if not name:
+            raise ValueError('cannot name {!r}: it belongs to no brick and '
+                             'has no name'.format(variable))
+        if named.get(name, variable) is not variable:
+            duplicates.append(name)
+        named[name] = variable
+    if duplicates:
+        raise ValueError(
+            'different variables get the same name: {}; do two sibling '
+            'bricks share a name? Give the bricks (or the variables without '
+            'a brick) distinct names'.format(
+                ', '.join(sorted(set(duplicates)))))
+    return named
 
 
 def args_to_kwargs(args, f):

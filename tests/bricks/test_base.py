@@ -9,7 +9,8 @@ import pytest
 from blocks.bricks import Linear, MLP, Tanh, Initializable, Random
 from blocks.bricks.base import (Application, ApplicationCall,
                                 BoundApplication, Brick, NoneAllocation,
-                                NoneInitialization, application, lazy)
+                                NoneInitialization, application, lazy,
+                                name_by_path)
 from blocks.bricks.interfaces import LinearLike
 from blocks.filter import get_application_call, get_brick
 from blocks.graph import ComputationGraph
@@ -249,6 +250,25 @@ def test_add_parameter_creates_tags_and_monitors():
     # allocating again starts from fresh parameters
     brick.allocate()
     assert brick.parameters[0] is not W and len(brick.parameters) == 2
+
+
+def test_name_by_path():
+    left, right = Recorder(dim=2, name='left'), Recorder(dim=2, name='right')
+    top = Brick(name='top', children=[left, right])
+    top.allocate()
+    rate = pytensor.shared(0.1, name='rate')
+    variables = [right.parameters[0], rate, left.parameters[0], rate]
+    named = name_by_path(variables)
+    assert list(named) == ['/top/right.W', 'rate', '/top/left.W']
+    assert list(named.values()) == variables[:3]
+    right.name = 'left'
+    with pytest.raises(ValueError, match=r'different variables get the '
+                                         r'same name: /top/left\.W; do two '
+                                         r'sibling bricks share a name'):
+        name_by_path([left.parameters[0], right.parameters[0]])
+    with pytest.raises(ValueError, match='belongs to no brick and has no '
+                                         'name'):
+        name_by_path([pytensor.shared(0.)])
 
 
 def test_get_dim_default_and_get_hierarchical_name():
