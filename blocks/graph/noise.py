@@ -26,6 +26,22 @@ def _constant_like(value, variable):
     return value
 
 
+def _stream(seed):
+    return RandomStream(config.default_seed if seed is None else seed)
+
+
+def _replace_each(computation_graph, variables, noisy_version):
+    """The graph with each variable ``v`` replaced by
+    ``noisy_version(v)``, which records ``tag.replacement_of = v``, in one
+    replacement pass."""
+    replacements = []
+    for variable in variables:
+        noisy = noisy_version(variable)
+        noisy.tag.replacement_of = variable
+        replacements.append((variable, noisy))
+    return computation_graph.replace(replacements)
+
+
 def apply_noise(computation_graph, variables, level, seed=None):
     """Add Gaussian noise to variables of a graph.
 
@@ -60,17 +76,13 @@ def apply_noise(computation_graph, variables, level, seed=None):
     array([2., 2.])
 
     """
-    if seed is None:
-        seed = config.default_seed
-    stream = RandomStream(seed)
-    replacements = []
-    for variable in variables:
+    stream = _stream(seed)
+
+    def noisy(variable):
         noise = stream.normal(0, _constant_like(level, variable),
                               size=variable.shape)
-        noisy = variable + pt.cast(noise, variable.dtype)
-        noisy.tag.replacement_of = variable
-        replacements.append((variable, noisy))
-    return computation_graph.replace(replacements)
+        return variable + pt.cast(noise, variable.dtype)
+    return _replace_each(computation_graph, variables, noisy)
 
 
 def apply_dropout(computation_graph, variables, drop_prob, rng=None,
@@ -119,18 +131,17 @@ def apply_dropout(computation_graph, variables, drop_prob, rng=None,
 
     """
     if rng is None:
-        rng = RandomStream(config.default_seed if seed is None else seed)
-    replacements = []
-    for variable in variables:
+        rng = _stream(seed)
+
+    def dropped(variable):
         keep_prob = 1 - _constant_like(drop_prob, variable)
         if custom_divisor is None:
             divisor = keep_prob
         else:
             divisor = _constant_like(custom_divisor, variable)
         mask = rng.binomial(1, keep_prob, size=variable.shape)
-        dropped = variable * pt.cast(mask, variable.dtype) / divisor
-        dropped = pt.cast(dropped, variable.dtype)
-        add_role(dropped, DROPOUT)
-        dropped.tag.replacement_of = variable
-        replacements.append((variable, dropped))
-    return computation_graph.replace(replacements)
+        output = pt.cast(variable * pt.cast(mask, variable.dtype) / divisor,
+                         variable.dtype)
+        add_role(output, DROPOUT)
+        return output
+    return _replace_each(computation_graph, variables, dropped)
