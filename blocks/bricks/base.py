@@ -303,22 +303,32 @@ class Brick(Annotation):
                     self.path, stage, ', '.join(missing),
                     'it' if len(missing) == 1 else 'them',
                     'it' if len(missing) == 1 else 'them',
-                    '' if len(missing) == 1 else 's',
-                    'allocation' if stage == 'allocation'
-                    else 'initialization'))
+                    '' if len(missing) == 1 else 's', stage))
+
+    def _push_config(self, stage, names, placeholder, push_own, push_child):
+        """What pushing `stage` ('allocation' or 'initialization')
+        configuration does: check the brick's own lazy arguments `names`,
+        run its `push_own` hook, then `push_child` on every child.
+
+        The pushed flag is set before the children are pushed and cleared
+        again if one of them fails, so that the next attempt starts over.
+        """
+        self._check_config(names, placeholder, stage)
+        push_own()
+        pushed = '{}_config_pushed'.format(stage)
+        setattr(self, pushed, True)
+        try:
+            for child in self.children:
+                push_child(child)
+        except Exception:
+            setattr(self, pushed, False)
+            raise
 
     def push_allocation_config(self):
         """Pass allocation configuration to the children, recursively."""
-        self._check_config(self.allocation_args, NoneAllocation,
-                           'allocation')
-        self._push_allocation_config()
-        self.allocation_config_pushed = True
-        for child in self.children:
-            try:
-                child.push_allocation_config()
-            except Exception:
-                self.allocation_config_pushed = False
-                raise
+        self._push_config('allocation', self.allocation_args, NoneAllocation,
+                          self._push_allocation_config,
+                          lambda child: child.push_allocation_config())
 
     def _push_allocation_config(self):
         """Brick-specific part of :meth:`push_allocation_config`."""
@@ -387,16 +397,10 @@ class Brick(Annotation):
     def push_initialization_config(self):
         """Pass initialization configuration to the children,
         recursively."""
-        self._check_config(self.initialization_args, NoneInitialization,
-                           'initialization')
-        self._push_initialization_config()
-        self.initialization_config_pushed = True
-        for child in self.children:
-            try:
-                child.push_initialization_config()
-            except Exception:
-                self.initialization_config_pushed = False
-                raise
+        self._push_config('initialization', self.initialization_args,
+                          NoneInitialization,
+                          self._push_initialization_config,
+                          lambda child: child.push_initialization_config())
 
     def _push_initialization_config(self):
         """Brick-specific part of :meth:`push_initialization_config`."""
