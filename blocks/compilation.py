@@ -105,7 +105,7 @@ from blocks.config import config
 from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['compile_function', 'SourceFunction', 'source_names',
-           'default_mode', 'auto_mode', 'InplaceUpdates',
+           'default_mode', 'auto_mode', 'AutoMode', 'InplaceUpdates',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
 
 #: The ``fast_run`` rewrites the ``'auto'`` mode leaves out (see above).
@@ -258,9 +258,22 @@ def _blas_is_linked():
         return bool(pytensor.config.blas__ldflags)
 
 
+class AutoMode(Mode):
+    """The class of the ``'auto'`` mode: a PyTensor mode that also says
+    which PyTensor flags its functions compile under.
+
+    :func:`compile_function` reads :attr:`pytensor_flags` from any mode
+    that has it, so every ``auto_mode()`` (and the modes derived from one
+    with ``including``, ``excluding`` or ``register``, which keep the
+    class) compiles alike, not only the one :func:`default_mode` caches.
+    """
+    #: Fast cycle detection (see the module notes)
+    pytensor_flags = {'cycle_detection': 'fast'}
+
+
 def auto_mode():
     """The C-linker mode blocks uses by default (see the module notes)."""
-    mode = Mode(linker='cvm', optimizer='fast_run')
+    mode = AutoMode(linker='cvm', optimizer='fast_run')
     mode = mode.excluding(*AUTO_EXCLUDED_REWRITES)
     if not _blas_is_linked():
         mode = mode.excluding(*NO_BLAS_EXCLUDED_REWRITES)
@@ -322,9 +335,7 @@ def compile_function(inputs, outputs, updates=None, mode=None, **kwargs):
     """
     if mode is None:
         mode = default_mode()
-    flags = {}
-    if mode is _AUTO_MODE:
-        flags['cycle_detection'] = 'fast'
+    flags = getattr(mode, 'pytensor_flags', {})
     with pytensor.config.change_flags(**flags):
         return pytensor.function(inputs, outputs, updates=updates, mode=mode,
                                  **kwargs)

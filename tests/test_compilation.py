@@ -4,7 +4,8 @@ import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import get_mode
 
-from blocks.compilation import SourceFunction, compile_function, default_mode
+from blocks.compilation import (SourceFunction, auto_mode, compile_function,
+                                default_mode)
 from blocks.config import Configuration, config
 
 
@@ -158,3 +159,17 @@ def test_source_function_feeds_each_input_from_its_source():
 def test_source_function_needs_named_inputs():
     with pytest.raises(ValueError, match='have no name; name each input'):
         SourceFunction([pt.vector()], pt.vector().sum())
+
+
+def test_every_auto_mode_compiles_with_its_own_flags(monkeypatch):
+    # The flags come with the mode, not with the one default_mode caches.
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(pytensor.config.cycle_detection)
+    monkeypatch.setattr(pytensor, 'function', spy)
+    x = pt.vector('x')
+    compile_function([x], 2 * x, mode=auto_mode())
+    compile_function([x], 2 * x, mode=auto_mode().excluding('fusion'))
+    compile_function([x], 2 * x, mode=get_mode('FAST_RUN'))
+    assert seen == ['fast', 'fast', pytensor.config.cycle_detection]
