@@ -216,6 +216,24 @@ def machine_lines(report):
     ]
 
 
+#: In results.md, the generated table comes first; from this line on, the
+#: sections are written by hand (measurements the code's documentation
+#: refers to) and a new run keeps them.
+NOTES_MARKER = ('<!-- The sections below are written by hand; '
+                '`python -m benchmarks` keeps them. -->')
+
+
+def kept_notes(path):
+    """The hand-written part of an existing results.md ('' if none)."""
+    try:
+        with open(path) as file:
+            text = file.read()
+    except FileNotFoundError:
+        return ''
+    start = text.find(NOTES_MARKER)
+    return '' if start < 0 else text[start:]
+
+
 def markdown(report):
     rows = report['targets']
     lines = ['| ' + ' | '.join(title for _, title in COLUMNS) + ' |',
@@ -290,8 +308,10 @@ def main(argv=None):
     with open(os.path.join(args.output_dir, 'results.json'), 'w') as file:
         json.dump(report, file, indent=1, default=str)
     table = markdown(report)
-    with open(os.path.join(args.output_dir, 'results.md'), 'w') as file:
-        file.write(table)
+    results_path = os.path.join(args.output_dir, 'results.md')
+    notes = kept_notes(results_path)
+    with open(results_path, 'w') as file:
+        file.write(table + ('\n' + notes if notes else ''))
     if args.docs:
         with open(args.docs, 'w') as file:
             file.write(rst(report))

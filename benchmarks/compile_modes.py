@@ -26,34 +26,7 @@ shared with other jobs make multi-threaded BLAS many times slower).
 Run ``python -m benchmarks.compile_modes [--quick] [--cold]``; prints a
 Markdown table, returns ``{(mode, model): result}``.
 
-Results (2 cores shared with 4-6 other jobs, load 5-7; medians of 20
-steps; compile = CPU s, wall in parentheses)::
-
-    model          auto                 cvm-noinplace
-    MNIST MLP      0.6 s / 0.00 / 0.46  0.8 s / 1.10 / 1.51
-    wide BN-MLP    1.7 s / 0.13 / 107   2.2 s / 0.71 / 131
-    BN depth 10    3.0 s / 0.05 / 40    5.7 s / 1.93 / 41
-    BN depth 25    8.6 s / 0.07 / 50    23.7 s / 1.49 / 77
-    BN depth 50    18.2 s / 0.06 / 63   64.8 s / 1.04 / 82
-    BN depth 100   44.5 s / 0.23 / 238  -
-
-    model          cvm                  numba
-    MNIST MLP      1.0 s / 2.65 / 1.80  0.9 s / 1.1* / 0.41
-    wide BN-MLP    4.8 s / 0.97 / 131   3.0 s / 0.5* / 44
-    BN depth 10    8.2 s / 2.42 / 71    7.2 s / 0.8* / 14
-    BN depth 25    25.7 s / 1.58 / 74   (first call 119 s CPU, cold cache)
-    BN depth 50    -                    -
-    BN depth 100   -                    -
-
-    cells: compile CPU s / first call s / median step ms
-    * Numba's on-disk cache was warm (same graph compiled before): cold,
-      the first call JIT-compiles for 11 s (MNIST), 23 s (wide), 60-120 s
-      (depth 10-25).
-    PyTorch eager (1 thread): MNIST 0.8 ms, wide 56 ms (another run).
-    Empty compiledir (first use on a machine), auto mode: compile CPU
-    including gcc 28 s (MNIST), 40 s (wide, depth 10), 43 s (depth 25);
-    the kernels are then cached for every later process.
-    Steps vary 2-3x between runs (auto-cold depth 10: 16 ms).
+The results are in ``benchmarks/results.md``, section "Compile modes".
 """
 import argparse
 import json

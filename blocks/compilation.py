@@ -13,7 +13,8 @@ The ``'auto'`` mode
 The C virtual machine linker (``cvm``) with PyTensor's ``fast_run``
 rewrites, minus rewrites that cost compile time and bring nothing to the
 step (and, without a linked BLAS, two that make the step slower), plus
-three that make the step faster:
+three that make the step faster. The measurements behind each choice are
+in ``benchmarks/results.md``, section "Compilation: the 'auto' mode".
 
 ``inplace_elemwise``
     PyTensor's in-place elementwise rewrite validates every candidate
@@ -21,56 +22,50 @@ three that make the step faster:
     The ``'auto'`` mode makes only the updates of large parameters in place
     (:class:`InplaceUpdates`: the new value overwrites the old one, as in
     PyTorch's optimizers), with a single validation; other temporaries are
-    allocated anew. On the wide BN-MLP of the benchmarks this cut the
-    updates from 2.5 to 1.4 ms per step.
+    allocated anew.
 ``local_remove_useless_assert``
     Shared variables have no static shape, so every elementwise operation
     between two parameters gets an assertion that their shapes broadcast.
     In a deep network those assertions form a chain through all layers, and
     removing them takes one pass of the whole ``specialize`` phase per link
-    (constant folding only runs at the end of a pass): quadratic in depth
-    (102 passes for 25 layers). Kept, they cost a few scalar comparisons per
-    step.
+    (constant folding only runs at the end of a pass): quadratic in depth.
+    Kept, they cost a few scalar comparisons per step.
 The assumption rewrites
     ``dot_diag_to_elemwise``, ``selection_dot_to_indexing``,
     ``orthogonal_dot_transpose_to_eye`` and ``useless_symmetric_transpose``:
     each matrix product asks PyTensor's assumption system whether an
     operand is known to be diagonal, orthogonal, symmetric or a selection
     matrix; in a network none ever is (the weights are shared variables),
-    and the questions took 5-10 % of the compile time of a deep BN-MLP.
+    so the questions only cost compile time.
 ``gemm_optimizer`` and ``local_dot22_to_dot22scalar``, without a BLAS
     When PyTensor links no BLAS (``blas__ldflags`` empty, as with a pip
-    install), its ``Gemm`` falls back to a NumPy C-API implementation:
-    the MNIST MLP step took 1.5 ms with it and 0.4-0.5 ms with plain
-    ``Dot22`` (NumPy's own BLAS) and a fused elementwise update; the wide
-    BN-MLP 138 ms and 66 ms.
+    install), its ``Gemm`` falls back to a NumPy C-API implementation that
+    is slower than plain ``Dot22`` (NumPy's own BLAS) followed by a fused
+    elementwise update.
 Softmax and log-softmax kept as sub-functions
     PyTensor 3 implements them as ``OpFromGraph`` whose inner function is
-    compiled with PyTensor's default mode, Numba, on the first call (one to
-    several seconds of JIT per process) even under the C linker. The
-    ``'auto'`` mode inlines them after the stabilization rewrites (which
-    still turn ``log(softmax(x))`` into ``log_softmax(x)``), so the C linker
-    compiles them like any other elementwise code.
+    compiled with PyTensor's default mode, Numba, on the first call (a JIT
+    compilation per process) even under the C linker. The ``'auto'`` mode
+    inlines them after the stabilization rewrites (which still turn
+    ``log(softmax(x))`` into ``log_softmax(x)``), so the C linker compiles
+    them like any other elementwise code.
 
 ``tanh`` computed by NumPy
     PyTensor's C code computes ``tanh`` element by element with the C
-    library's double-precision routine (20-25 ns per element here), which
-    made it the costliest node of a tanh network: 0.5 ms for a 100 x 200
-    activation, half of a deep BN-MLP's step. Just before elementwise
-    fusion, the ``'auto'`` mode replaces each floating-point ``tanh`` by
+    library's double-precision routine, which made it the costliest node of
+    a tanh network. Just before elementwise fusion, the ``'auto'`` mode
+    replaces each floating-point ``tanh`` by
     :class:`~blocks.ops.vectorized.VectorizedUnary`, NumPy's SIMD ``tanh``
-    (accurate to a few units in the last place; 13 us for the same
-    activation). The gradient is unaffected: it uses the output,
-    ``1 - y ** 2``.
+    (accurate to a few units in the last place). The gradient is
+    unaffected: it uses the output, ``1 - y ** 2``.
 
 Fast cycle detection
     PyTensor validates every rewrite against the function's protected
     outputs; with ``cycle_detection='regular'`` each validation walks all
     outputs (a training step has several per layer), so validation grows
-    quadratically. The 'auto' mode compiles with ``'fast'``, which only
-    restricts in-place rewrites (:class:`InplaceUpdates` checks its few
-    replacements fully): a 50-layer batch-normalized training step
-    compiled in 18 s of CPU instead of 22 s.
+    quadratically. The 'auto' mode compiles with ``'fast'``
+    (:attr:`AutoMode.pytensor_flags`), which only restricts in-place
+    rewrites (:class:`InplaceUpdates` checks its few replacements fully).
 
 What is computed does not change: rewrites are left out; of those added,
 one inlines a sub-function as PyTensor does for other ``OpFromGraph``, one
@@ -79,13 +74,10 @@ one writes updates where PyTensor's own in-place rewrite would; no rewrite
 tagged unsafe is used.
 
 Why not Numba, PyTensor 3's default? It JIT-compiles every function on its
-first call: 60 to 120 s of CPU for a 10 to 25 layer batch-normalized
-training step, and a second or more for each small function (the test
-suite compiles hundreds). The C linker compiles each kind of node once per
-machine and keeps the result in PyTensor's ``compiledir``.
-
-Measurements (``python -m benchmarks.compile_modes``; CPU seconds of the
-compile, on a loaded 2-core machine) are recorded in that module.
+first call, which takes minutes of CPU for a deep batch-normalized training
+step and seconds for each small function (the test suite compiles
+hundreds). The C linker compiles each kind of node once per machine and
+keeps the result in PyTensor's ``compiledir``.
 
 """
 import warnings
@@ -243,8 +235,8 @@ class InplaceUpdates(InplaceElemwiseOptimizer):
 
 
 #: Also left out when PyTensor has no BLAS to link (``blas__ldflags`` empty):
-#: its fallback ``Gemm`` is 3x slower than ``Dot22`` (NumPy's BLAS) followed
-#: by a fused elementwise update.
+#: its fallback ``Gemm`` is slower than ``Dot22`` (NumPy's BLAS) followed
+#: by a fused elementwise update (see the module notes).
 NO_BLAS_EXCLUDED_REWRITES = ('gemm_optimizer', 'local_dot22_to_dot22scalar')
 
 

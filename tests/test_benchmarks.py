@@ -12,9 +12,13 @@ pytest.importorskip('torch')
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+from benchmarks.__main__ import NOTES_MARKER, kept_notes  # noqa: E402
+
 
 def test_runner_writes_results(tmp_path):
     docs = tmp_path / 'table.rst'
+    notes = NOTES_MARKER + '\n\n## Measured by hand\n'
+    (tmp_path / 'results.md').write_text('| an old table |\n\n' + notes)
     subprocess.run([sys.executable, '-m', 'benchmarks', '--quick', '--only',
                     'lenet_bricks', '--output-dir', str(tmp_path), '--docs',
                     str(docs)], cwd=ROOT, check=True, capture_output=True,
@@ -24,4 +28,15 @@ def test_runner_writes_results(tmp_path):
     assert saved['machine']['cpu']
     assert saved['targets'][0]['target'] == '<= 1.5'
     assert 'LeNet' in (tmp_path / 'results.md').read_text()
+    written = (tmp_path / 'results.md').read_text()
+    assert 'an old table' not in written and written.endswith(notes)
     assert '.. list-table::' in docs.read_text()
+
+
+def test_only_the_hand_written_notes_are_kept(tmp_path):
+    path = tmp_path / 'results.md'
+    assert kept_notes(str(path)) == ''
+    path.write_text('| table |\n')
+    assert kept_notes(str(path)) == ''
+    path.write_text('| table |\n' + NOTES_MARKER + '\n## Notes\n')
+    assert kept_notes(str(path)) == NOTES_MARKER + '\n## Notes\n'

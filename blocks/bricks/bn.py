@@ -34,19 +34,10 @@ derive the gradient; use it where the fused operations cannot run (the JAX
 backend). Inference mode and ``mean_only`` bricks always use the plain
 expression (their backward pass keeps nothing input-sized).
 
-Measured with ``python -m benchmarks.bn_memory --steps 5`` (one SGD step
-through 4 stacked training-mode BN + tanh layers on a 4096 x 1024 float32
-input (16 MiB), gradients for the input and every scale and shift; each
-setting in its own process; peak = tracemalloc peak of the NumPy arrays
-allocated during one step; step time = median, on a shared 2-core machine,
-so +-20 %):
-
-=====================  ==================  ===========  ===============
-setting                peak (C linker)     step (C)     step (Numba)
-=====================  ==================  ===========  ===============
-conserve_memory=True   96 MiB              491 ms       428 ms
-conserve_memory=False  144 MiB             612 ms       541 ms
-=====================  ==================  ===========  ===============
+The fused path also peaks lower in memory and steps faster than the plain
+one; the measurements (``python -m benchmarks.bn_memory``) are in
+``benchmarks/results.md``, section "Batch normalization:
+conserve_memory".
 
 """
 import numbers
@@ -88,8 +79,7 @@ class BatchNormalization(RNGMixin, Feedforward):
     conserve_memory : bool, optional
         Compute training mode with the fused operation, whose backward pass
         keeps nothing input-sized from the forward pass (True, default), or
-        with the plain expression (False); see the module documentation
-        for measurements.
+        with the plain expression (False); see the module documentation.
     epsilon : float, optional
         Added to the minibatch variance in training mode (1e-4).
     scale_init, shift_init : initialization schemes, optional
@@ -121,6 +111,11 @@ class BatchNormalization(RNGMixin, Feedforward):
     ``divisor`` is None for ``mean_only``). The statistics carry the roles
     BATCH_NORM_OFFSET and BATCH_NORM_DIVISOR, plus
     BATCH_NORM_MINIBATCH_ESTIMATE in training mode.
+
+    The fused operation computes the statistics itself, so it is used only
+    while ``_compute_training_statistics`` is this class's own: a subclass
+    that overrides that method (to compute its statistics differently) is
+    detected and gets the plain expression, whatever `conserve_memory`.
 
     Examples
     --------
