@@ -2,8 +2,11 @@
 import re
 from inspect import isclass
 
+from pytensor.graph.basic import NominalVariable
+
 from blocks.annotations import ApplicationCall, get_annotation
 from blocks.bricks.base import BoundApplication, Brick
+from blocks.graph import ComputationGraph
 from blocks.roles import has_roles
 from blocks.utils import pack
 
@@ -148,7 +151,15 @@ class VariableFilter:
             yield self._matches_call_id
 
     def __call__(self, variables):
-        """Filter a list of variables (or a computation graph).
+        """Filter a list of variables, or a computation graph.
+
+        A graph is searched step functions included: its variables, then
+        the variables of the steps of its loops (see
+        :attr:`ComputationGraph.scan_variables`) except the stand-ins the
+        steps have for the loops' outer inputs. A variable made inside a
+        step (a brick's output there, say) can thus be given to
+        :func:`~blocks.graph.apply_dropout` like any other; filter
+        ``graph.variables`` to search the outer graph only.
 
         Returns
         -------
@@ -156,5 +167,19 @@ class VariableFilter:
             The variables that pass, in their original order.
 
         """
+        if isinstance(variables, ComputationGraph):
+            variables = _searchable_variables(variables)
         tests = list(self._tests())
         return [var for var in variables if all(test(var) for test in tests)]
+
+
+def _searchable_variables(graph):
+    """The variables of a graph and of its loops' steps, once each; the
+    steps' inputs stand for outer variables and are left out."""
+    seen = set(graph.variables)
+    variables = list(graph.variables)
+    for var in graph.scan_variables:
+        if var not in seen and not isinstance(var, NominalVariable):
+            seen.add(var)
+            variables.append(var)
+    return variables

@@ -42,7 +42,9 @@ class Model(ComputationGraph):
     """
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        bricks = [get_brick(var) for var in self.variables
+        # Bricks applied only inside the step of a loop count too.
+        bricks = [get_brick(var)
+                  for var in self.variables + self.scan_variables
                   if get_brick(var) is not None]
         # Top bricks that annotate variables themselves come in the order
         # of their first variable (so the first brick applied comes

@@ -8,9 +8,9 @@ from copy import copy
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, io_toposort, graph_inputs
-from pytensor.scan.op import Scan
 
 from blocks.compilation import compile_function
+from blocks.graph.scans import is_scan_node, rebuild_scan
 from blocks.roles import has_roles, AUXILIARY, PARAMETER
 from blocks.utils import dict_union, is_graph_input, pack
 
@@ -38,9 +38,12 @@ class ComputationGraph:
     updates : OrderedDict
         The updates of all annotations in the graph.
     scans : list
-        The Scan ops of the graph.
+        The Scan ops of the graph (the loops), distinct by identity, in
+        topological order.
     scan_variables : list
-        The variables of the inner graphs of the scans.
+        The variables of the inner graphs of the scans (the loops' step
+        functions), those of nested loops included. :meth:`replace` and
+        the rewrites built on it accept them as keys.
 
     Examples
     --------
@@ -102,12 +105,15 @@ class ComputationGraph:
                 updates = dict_union(updates, annotation.updates)
         self.variables = variables
         self.updates = updates
+        # By identity: two loops built alike (by one brick) have equal ops.
         self.scans = list(OrderedDict(
             (id(node.op), node.op) for node in self.applies
-            if isinstance(node.op, Scan)).values())
-        self.scan_variables = [
-            variable for scan in self.scans
-            for variable in ComputationGraph(scan.inner_outputs).variables]
+            if is_scan_node(node)).values())
+        self.scan_variables = []
+        for scan in self.scans:
+            inner = ComputationGraph(scan.inner_outputs)
+            self.scan_variables.extend(inner.variables)
+            self.scan_variables.extend(inner.scan_variables)
 
     @property
     def inputs(self):
@@ -209,7 +215,10 @@ class ComputationGraph:
         there are: each node is rebuilt at most once. A replacement value
         may use the variable it replaces (``{y: 2 * y}``), and it sees the
         other replacements: replacing two chained variables ``h1`` and
-        ``h2`` makes the new ``h2`` depend on the new ``h1``. Annotations,
+        ``h2`` makes the new ``h2`` depend on the new ``h1``. Keys may be
+        variables of a loop's step function (see :attr:`scan_variables`):
+        each loop with such keys is rebuilt once, in the same pass, its
+        step with all of them applied. Annotations,
         roles and names of rebuilt variables are kept, and so are updates
         (with the replacements applied to their values).
 
@@ -220,7 +229,7 @@ class ComputationGraph:
 
         """
         replacements = OrderedDict(replacements)
-        in_graph = set(self.variables)
+        in_graph = set(self.variables) | set(self.scan_variables)
         absent = [var for var in replacements if var not in in_graph]
         if absent:
             warnings.warn('the variables {} are not a part of the graph: '
@@ -262,38 +271,6 @@ def _copy_tag(old, new):
     new.name = old.name
 
 
-def _rebuild(variable, memo):
-    """The rebuilt version of `variable`: its graph with the variables in
-    `memo` replaced by their values. Fills `memo` as it goes, so each node
-    is visited once over many calls."""
-    stack = [variable]
-    while stack:
-        current = stack[-1]
-        if current in memo:
-            stack.pop()
-            continue
-        node = current.owner
-        if node is None:
-            memo[current] = current
-            stack.pop()
-            continue
-        pending = [var for var in node.inputs if var not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        new_inputs = [memo[var] for var in node.inputs]
-        if all(new is old for new, old in zip(new_inputs, node.inputs)):
-            for output in node.outputs:
-                memo[output] = output
-            continue
-        new_node = node.clone_with_new_inputs(new_inputs, strict=False)
-        for old, new in zip(node.outputs, new_node.outputs):
-            _copy_tag(old, new)
-            memo[old] = new
-    return memo[variable]
-
-
 def _matching_type(key, value):
     """Convert a replacement to the type of the variable it replaces (a
     more precise static shape is fine, a different ndim or dtype is not)."""
@@ -315,7 +292,9 @@ def replace_variables(outputs, replacements):
     Keys are processed in topological order. Inside the value of a key, the
     key itself stands for the original variable (with the replacements of
     its ancestors applied), so ``{y: 2 * y}`` doubles y; every other key
-    stands for its replacement.
+    stands for its replacement. A key may be a variable of the step
+    function of a loop (one of the graph's ``scan_variables``): the loop is
+    then rebuilt once, around a step with all its replacements applied.
 
     Parameters
     ----------
@@ -328,15 +307,132 @@ def replace_variables(outputs, replacements):
     list of variables
 
     """
-    order = {node: i for i, node in enumerate(
-        io_toposort(list(graph_inputs(outputs)), outputs))}
+    return _Rebuild(outputs, replacements).run()
 
-    def position(variable):
-        return order.get(variable.owner, -1)
 
-    memo = {}
-    for key in sorted(replacements, key=position):
-        value = _matching_type(key, replacements[key])
-        memo[key] = _rebuild(key, memo)
-        memo[key] = _rebuild(value, memo)
-    return [_rebuild(output, memo) for output in outputs]
+def _inner_variables(op, cache):
+    """Every variable of a loop's step, those of nested loops included."""
+    if op not in cache:
+        variables = set(ancestors(op.inner_outputs))
+        for var in list(variables):
+            if is_scan_node(var.owner):
+                variables |= _inner_variables(var.owner.op, cache)
+        cache[op] = variables
+    return cache[op]
+
+
+class _Rebuild:
+    """One replacement pass over the graph of `outputs` and the steps of
+    its loops: each node is rebuilt at most once, each loop too.
+
+    Parameters
+    ----------
+    outputs : list of variables
+    replacements : dict
+        Variable to replacement value; keys may be variables of the graph
+        or of the step of one of its loops.
+    exposed : list of variables, optional
+        Variables of replacement values inside a step, to make per-step
+        outputs of their loop; :attr:`exposed` maps each to its outer,
+        time-stacked version after :meth:`run`.
+
+    """
+    def __init__(self, outputs, replacements, exposed=()):
+        self.outputs = list(outputs)
+        self.replacements = OrderedDict(
+            (key, _matching_type(key, value))
+            for key, value in OrderedDict(replacements).items())
+        self.memo = {}
+        self.to_expose = list(exposed)
+        self.exposed = OrderedDict()
+        applies = io_toposort(list(graph_inputs(self.outputs)),
+                              self.outputs)
+        self._order = {node: i for i, node in enumerate(applies)}
+        self._step_replacements = self._keys_inside_loops(applies)
+
+    def _keys_inside_loops(self, applies):
+        """Loop node to the replacements of its step (the keys that are
+        not variables of this graph)."""
+        outer = set(self.outputs)
+        for node in applies:
+            outer.update(node.inputs)
+            outer.update(node.outputs)
+        loops = [node for node in applies if is_scan_node(node)]
+        cache = {}
+        inside = OrderedDict()
+        for key in list(self.replacements):
+            if key in outer:
+                continue
+            owners = [node for node in loops
+                      if key in _inner_variables(node.op, cache)]
+            if any(key in node.op.inner_inputs for node in owners):
+                raise ValueError(
+                    'cannot replace {}: it stands for an outer input of a '
+                    'loop; replace that outer variable instead'.format(key))
+            for node in owners:
+                inside.setdefault(node, OrderedDict())[key] = (
+                    self.replacements[key])
+            if owners:
+                del self.replacements[key]
+        return inside
+
+    def _position(self, variable):
+        return self._order.get(variable.owner, -1)
+
+    def run(self):
+        """The rebuilt outputs."""
+        for key in sorted(self.replacements, key=self._position):
+            self.memo[key] = self.rebuild(key)
+            self.memo[key] = self.rebuild(self.replacements[key])
+        return [self.rebuild(output) for output in self.outputs]
+
+    def rebuild(self, variable):
+        """The rebuilt version of `variable`. Fills the memo as it goes, so
+        each node is visited once over many calls."""
+        memo = self.memo
+        stack = [variable]
+        while stack:
+            current = stack[-1]
+            if current in memo:
+                stack.pop()
+                continue
+            node = current.owner
+            if node is None:
+                memo[current] = current
+                stack.pop()
+                continue
+            pending = [var for var in node.inputs if var not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            new_inputs = [memo[var] for var in node.inputs]
+            if node in self._step_replacements:
+                new_outputs = self._rebuild_loop(node, new_inputs)
+            elif all(new is old for new, old in zip(new_inputs, node.inputs)):
+                new_outputs = node.outputs
+            else:
+                new_outputs = node.clone_with_new_inputs(
+                    new_inputs, strict=False).outputs
+            for old, new in zip(node.outputs, new_outputs):
+                if new is not old:
+                    _copy_tag(old, new)
+                memo[old] = new
+        return memo[variable]
+
+    def _rebuild_loop(self, node, new_inputs):
+        """The outputs of a loop whose step has replacements."""
+        step = _Rebuild(node.op.inner_outputs, self._step_replacements[node])
+        inner_outputs = step.run()
+        generators = [var for var in graph_inputs(inner_outputs)
+                      if isinstance(var, SharedVariable)
+                      and getattr(var, 'default_update', None) is not None]
+        # A draw rebuilt in the step has a rebuilt next generator state.
+        step_updates = {var: step.rebuild(var.default_update)
+                        for var in generators}
+        exposed = [var for var in self.to_expose if var in step.memo]
+        outputs, stacked = rebuild_scan(
+            node, new_inputs, inner_outputs, step_updates,
+            [step.memo[var] for var in exposed])
+        self.exposed.update(zip(exposed, stacked))
+        return outputs
