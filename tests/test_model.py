@@ -23,6 +23,16 @@ def test_top_bricks_and_parameter_names():
     assert names['/mlp2/linear_0.b'] is mlp2.linear_transformations[0].b
 
 
+def test_bricks_applied_only_inside_a_loop_are_found():
+    mlp = MLP([Tanh()], [3, 3], name='step_mlp')
+    steps = pytensor.scan(mlp.apply, sequences=pt.tensor3('x'),
+                          return_updates=False)
+    model = Model(steps.sum())
+    assert model.get_top_bricks() == [mlp]
+    assert set(model.get_parameter_dict()) == {'/step_mlp/linear_0.W',
+                                               '/step_mlp/linear_0.b'}
+
+
 def test_get_and_set_parameter_values():
     x = pt.matrix('x')
     mlp = MLP([Tanh()], [3, 3])
