@@ -68,7 +68,8 @@ def test_scans_of_similar_loops_stay_distinct(x):
     assert len(inputs) == 2
     # Replacing the step input of one loop leaves the other alone.
     doubled = cg.replace({inputs[0]: 2 * inputs[0]})
-    values = doubled.get_function(mode=MODE)(numpy.ones((2, 1, 1), dtype=floatX))
+    values = doubled.get_function(mode=MODE)(
+        numpy.ones((2, 1, 1), dtype=floatX))
     assert sorted(value.ravel().tolist() for value in values) == [
         [1, 2], [2, 4]]
     assert len(loop_nodes(doubled.outputs)) == 2
@@ -109,7 +110,8 @@ def test_replace_in_step_matches_a_step_built_so(x, ones):
     for t in range(4):
         expected = expected.dot(0.5 * numpy.eye(3)) + 3 * ones[t]
     numpy.testing.assert_allclose(
-        rewritten.outputs[0].eval({x: ones}, mode=MODE)[-1], expected, rtol=1e-6)
+        rewritten.outputs[0].eval({x: ones}, mode=MODE)[-1], expected,
+        rtol=1e-6)
     # No duplicated subgraph: the same sizes as the loop built that way.
     assert step_size(rewritten.outputs) == step_size([built])
     assert (len(ComputationGraph(rewritten.outputs).variables)
@@ -172,8 +174,8 @@ def test_dropout_in_a_step_draws_a_new_mask_each_step_and_call(x):
     assert 0.4 < (increments == 2).mean() < 0.6
     assert not numpy.array_equal(increments[0], increments[1])
     assert not numpy.array_equal(first, second)
-    again, = apply_dropout(cg, [step_input], 0.5, seed=3).get_function(mode=MODE)(
-        data)
+    again_graph = apply_dropout(cg, [step_input], 0.5, seed=3)
+    again, = again_graph.get_function(mode=MODE)(data)
     numpy.testing.assert_array_equal(again, first)
 
 
