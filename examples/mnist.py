@@ -16,8 +16,6 @@ initialization seeds 1 to 5 (``--seed``) give 6.0-6.2%, and a NumPy
 reimplementation of the same training gives 6.1% too. Three epochs reach
 4.8%, five 3.8%. The checkpoint resumes with ``blocks-continue mnist.tar``.
 """
-import argparse
-
 from pytensor import tensor
 
 from blocks.algorithms import GradientDescent, Scale
@@ -35,7 +33,7 @@ from blocks.model import Model
 from blocks.monitoring import aggregation
 from blocks.roles import WEIGHT
 
-from examples import float32, mnist_stream
+from examples import float32, mnist_parser, mnist_stream, report
 
 
 def main(save_to='mnist.tar', num_epochs=2, batch_size=50,
@@ -100,22 +98,22 @@ def main(save_to='mnist.tar', num_epochs=2, batch_size=50,
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Train a tanh MLP on MNIST (the Blocks MNIST example).')
-    parser.add_argument('--num-epochs', type=int, default=2,
-                        help='number of training epochs (default 2)')
-    parser.add_argument('--batch-size', type=int, default=50,
-                        help='training minibatch size (default 50)')
-    parser.add_argument('--subset', type=int, default=None,
-                        help='train on the first SUBSET examples only')
+    parser = mnist_parser(
+        'Train a tanh MLP on MNIST (the Blocks MNIST example).',
+        num_epochs=2, batch_size=50, save_to='mnist.tar')
     parser.add_argument('--seed', type=int, default=1,
                         help='seed of the weight initialization (default 1)')
-    parser.add_argument('save_to', nargs='?', default='mnist.tar',
-                        help='checkpoint file (default mnist.tar)')
     return parser.parse_args(argv)
 
 
+def cli(argv=None):
+    """Run the example from the command line and report the result."""
+    args = parse_args(argv)
+    main_loop = main(save_to=args.save_to, num_epochs=args.num_epochs,
+                     batch_size=args.batch_size, subset=args.subset,
+                     seed=args.seed)
+    report(main_loop, files=[('Checkpoint', args.save_to)])
+
+
 if __name__ == '__main__':
-    args = parse_args()
-    main(save_to=args.save_to, num_epochs=args.num_epochs,
-         batch_size=args.batch_size, subset=args.subset, seed=args.seed)
+    cli()

@@ -25,16 +25,12 @@ Five epochs of the default network ([784, 500, 500, 10], ReLU, Adam,
 batches of 100) reach 1.7% test error, in well under a minute once
 PyTensor has compiled the functions; ``make demo`` runs this.
 """
-import argparse
-import os
-
 from pytensor import tensor
 
 from blocks.algorithms import GradientDescent, Adam
 from blocks.bricks import BatchNormalizedMLP, Rectifier, Softmax
 from blocks.bricks.cost import CategoricalCrossEntropy, MisclassificationRate
-from blocks.extensions import (FinishAfter, ProgressBar, SimpleExtension,
-                               Timing)
+from blocks.extensions import FinishAfter, ProgressBar, Timing
 from blocks.extensions.monitoring import (DataStreamMonitoring,
                                           TrainingDataMonitoring)
 from blocks.extensions.saveload import Checkpoint
@@ -45,24 +41,8 @@ from blocks.main_loop import MainLoop
 from blocks.model import Model
 from blocks.monitoring import aggregation
 
-from examples import float32, mnist_stream
-
-
-class PrintErrors(SimpleExtension):
-    """Print one line per epoch with the training and test error rates."""
-    def __init__(self, **kwargs):
-        kwargs.setdefault('after_epoch', True)
-        super().__init__(**kwargs)
-
-    def do(self, which_callback, *args):
-        log = self.main_loop.log
-        row = log.current_row
-        print('Epoch {}: train error {:.2%} (training mode), test error '
-              '{:.2%} (inference mode), {:.1f} s'.format(
-                  log.status['epochs_done'], float(row['train_error_rate']),
-                  float(row['test_error_rate']),
-                  row.get('time_train_this_epoch', float('nan'))),
-              flush=True)
+from examples import (PrintErrors, float32, mnist_parser, mnist_stream,
+                      report)
 
 
 def plot_learning_curve(log, path):
@@ -186,29 +166,19 @@ def main(save_to='mnist_bn.tar', plot_to='mnist_bn.png', num_epochs=5,
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Train a batch-normalized MLP on MNIST; report the test '
-                    'error in inference mode (population statistics).')
-    parser.add_argument('--num-epochs', type=int, default=5,
-                        help='number of training epochs (default 5)')
+    parser = mnist_parser(
+        'Train a batch-normalized MLP on MNIST; report the test error in '
+        'inference mode (population statistics).',
+        num_epochs=5, batch_size=100, save_to='mnist_bn.tar',
+        learning_rate=0.002, progress_bar_option=True)
     parser.add_argument('--hidden-dims', type=int, nargs='+',
                         default=[500, 500],
                         help='hidden layer widths (default 500 500)')
-    parser.add_argument('--batch-size', type=int, default=100,
-                        help='training minibatch size (default 100)')
-    parser.add_argument('--learning-rate', type=float, default=0.002,
-                        help="Adam's learning rate (default 0.002)")
     parser.add_argument('--alpha', type=float, default=0.1,
                         help='moving-average weight of each minibatch in '
                              'the population statistics (default 0.1)')
-    parser.add_argument('--subset', type=int, default=None,
-                        help='train on the first SUBSET examples only')
-    parser.add_argument('--no-progress-bar', action='store_true',
-                        help='do not draw a progress bar')
     parser.add_argument('--plot-to', default='mnist_bn.png',
                         help='learning-curve PNG (default mnist_bn.png)')
-    parser.add_argument('save_to', nargs='?', default='mnist_bn.tar',
-                        help='checkpoint file (default mnist_bn.tar)')
     return parser.parse_args(argv)
 
 
@@ -222,17 +192,14 @@ def cli(argv=None):
                      learning_rate=args.learning_rate, alpha=args.alpha,
                      subset=args.subset,
                      progress_bar=not args.no_progress_bar)
-    test_error = float(main_loop.log.last_epoch_row['test_error_rate'])
-    print('Test error after {} epochs, in inference mode: {:.2%}'.format(
-        main_loop.status['epochs_done'], test_error))
-    print('Checkpoint: {}'.format(os.path.abspath(args.save_to)))
-    if args.plot_to:
-        print('Learning curve: {}'.format(os.path.abspath(args.plot_to)))
+    report(main_loop, ', in inference mode',
+           files=[('Checkpoint', args.save_to),
+                  ('Learning curve', args.plot_to)])
 
 
 if __name__ == '__main__':
     # Run the imported module rather than this __main__ copy, so that the
-    # checkpoint refers to examples.mnist_bn.PrintErrors and can be loaded
+    # checkpoint never refers to a class of __main__ and can be loaded
     # from any script (blocks-continue, for one).
     from examples.mnist_bn import cli
     cli()

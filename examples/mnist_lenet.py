@@ -26,8 +26,6 @@ Run it with::
 Five epochs reach 0.75% test error (0.85% after the first); each epoch
 takes about a minute on two busy CPU cores.
 """
-import argparse
-
 from pytensor import tensor
 
 from blocks.algorithms import GradientDescent, Adam
@@ -47,8 +45,8 @@ from blocks.main_loop import MainLoop
 from blocks.model import Model
 from blocks.monitoring import aggregation
 
-from examples import float32, mnist_stream
-from examples.mnist_bn import PrintErrors
+from examples import (PrintErrors, float32, mnist_parser, mnist_stream,
+                      report)
 
 
 def lenet(feature_maps=(20, 50), hidden=500, batch_normalized=True):
@@ -162,22 +160,12 @@ def main(save_to='mnist_lenet.tar', num_epochs=5, batch_size=100,
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Train LeNet with batch normalization on MNIST.')
-    parser.add_argument('--num-epochs', type=int, default=5,
-                        help='number of training epochs (default 5)')
-    parser.add_argument('--batch-size', type=int, default=100,
-                        help='training minibatch size (default 100)')
-    parser.add_argument('--learning-rate', type=float, default=0.002,
-                        help="Adam's learning rate (default 0.002)")
+    parser = mnist_parser(
+        'Train LeNet with batch normalization on MNIST.',
+        num_epochs=5, batch_size=100, save_to='mnist_lenet.tar',
+        learning_rate=0.002, progress_bar_option=True)
     parser.add_argument('--no-batch-normalize', action='store_true',
                         help="Blocks' plain LeNet, without normalization")
-    parser.add_argument('--subset', type=int, default=None,
-                        help='train on the first SUBSET examples only')
-    parser.add_argument('--no-progress-bar', action='store_true',
-                        help='do not draw a progress bar')
-    parser.add_argument('save_to', nargs='?', default='mnist_lenet.tar',
-                        help='checkpoint file (default mnist_lenet.tar)')
     return parser.parse_args(argv)
 
 
@@ -190,9 +178,7 @@ def cli(argv=None):
                      batch_normalized=not args.no_batch_normalize,
                      subset=args.subset,
                      progress_bar=not args.no_progress_bar)
-    print('Test error after {} epochs: {:.2%}'.format(
-        main_loop.status['epochs_done'],
-        float(main_loop.log.last_epoch_row['test_error_rate'])))
+    report(main_loop)
 
 
 if __name__ == '__main__':
