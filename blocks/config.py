@@ -80,6 +80,8 @@ SETTINGS = {
     'sqlite_database': (_path, os.path.join('~', 'blocks_log.sqlite')),
     'max_blob_size': (_non_negative_int, 4096),
     'temp_dir': (_path, tempfile.gettempdir()),
+    # Kept for compatibility with Blocks (whose main loop could profile
+    # itself); blocks reads it nowhere.
     'profile': (_to_bool, False),
     # 'auto' (see blocks.compilation) or a PyTensor mode name
     'compile_mode': (str, 'auto'),

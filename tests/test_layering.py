@@ -8,6 +8,8 @@ still a dependency.
 """
 import ast
 import pathlib
+import re
+import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / 'blocks'
 
@@ -225,3 +227,56 @@ def test_the_checks_see_function_level_and_relative_imports(tmp_path):
                           'blocks.graph.bn -> blocks.bricks (line 1)',
                           'blocks.graph.bn -> blocks.bricks.base (line 1)']
     assert unplaced == []
+
+
+#: The module each distribution installs, where the names differ
+IMPORT_NAME = {'PyYAML': 'yaml', 'progressbar2': 'progressbar'}
+
+
+def _third_party_imports(root=ROOT):
+    names = set()
+    for path in modules(root).values():
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split('.')[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names.add(node.module.split('.')[0])
+    return names
+
+
+def test_every_runtime_dependency_is_imported():
+    # A dependency blocks never imports belongs in an extra, or nowhere.
+    project = tomllib.loads((ROOT.parent / 'pyproject.toml').read_text())
+    distributions = [re.split(r'[<>=!~;\[ ]', requirement)[0]
+                     for requirement in project['project']['dependencies']]
+    imported = _third_party_imports()
+    unused = [name for name in distributions
+              if IMPORT_NAME.get(name, name) not in imported]
+    assert not unused, ('runtime dependencies that blocks never imports: '
+                        '{}'.format(unused))
+
+
+def _function_level_imports(root=ROOT):
+    found = []
+    for name, path in modules(root).items():
+        tree = ast.parse(path.read_text(encoding='utf-8'))
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef,
+                                         ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                    continue
+                targets = _imported(node, name, path.name == '__init__.py')
+                if any(target.split('.')[0] == 'blocks'
+                       for target in targets):
+                    found.append('{} line {}'.format(name, node.lineno))
+    return sorted(set(found))
+
+
+def test_no_blocks_module_is_imported_inside_a_function():
+    # Such an import hides a dependency (usually one that closes a cycle);
+    # the module level is where the layer order can be read.
+    found = _function_level_imports()
+    assert not found, ('imports of blocks modules inside functions: '
+                       '{}'.format(found))

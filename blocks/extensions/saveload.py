@@ -53,7 +53,8 @@ class Checkpoint(SimpleExtension):
         Pickle the whole main loop (True by default); with False only the
         parameters are saved.
     use_cpickle : bool, optional
-        Pickle with the C pickler.
+        Kept for compatibility with Blocks and ignored: the C pickler is
+        always used.
     \\*\\*kwargs
         Triggers.
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy
 
 from blocks.data.schemes import SequentialExampleScheme
+from blocks.data.streams import DataStream
 
 __all__ = ['Dataset', 'IndexableDataset', 'IterableDataset', 'data_path']
 
@@ -98,7 +99,6 @@ class Dataset:
 
     def get_example_stream(self):
         """A :class:`~blocks.data.streams.DataStream` of single examples."""
-        from blocks.data.streams import DataStream
         return DataStream(self, iteration_scheme=self.example_iteration_scheme)
 
     def open(self):
