@@ -164,6 +164,10 @@ class Predicate:
 class SimpleExtension(TrainingExtension):
     """An extension that runs :meth:`do` when its triggers fire.
 
+    The main loop calls it only for the callbacks its triggers name, unless
+    a subclass overrides :meth:`dispatch` (detected by comparing it with
+    this class's), which then receives every callback.
+
     Parameters
     ----------
     name : str, optional
