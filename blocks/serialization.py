@@ -48,7 +48,8 @@ from blocks.filter import get_brick
 from blocks.utils import change_recursion_limit
 
 __all__ = ['SerializationError', 'dump', 'load', 'load_parameters',
-           'add_to_dump', 'dump_and_add_to_dump', 'secure_dump', 'continue_training', 'pickle_dump',
+           'add_to_dump', 'dump_and_add_to_dump', 'secure_dump',
+           'continue_training', 'pickle_dump',
            'pickle_load', 'get_parameter_names', 'DEFAULT_PROTOCOL',
            'SERIALIZATION_BRICK_DELIMITER']
 

@@ -15,7 +15,7 @@ class OnLogRecord:
     Examples
     --------
     >>> from blocks.log import TrainingLog
-    >>> log = TrainingLog(backend='python')
+    >>> log = TrainingLog()
     >>> predicate = OnLogRecord('valid_cost_best_so_far')
     >>> predicate(log)
     False

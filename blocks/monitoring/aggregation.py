@@ -4,9 +4,10 @@ A variable's aggregation scheme (``variable.tag.aggregation_scheme``) says
 how its per-batch values combine into one number: :class:`Mean` (the
 default for data stream monitoring), :class:`TakeLast` (the default for
 training monitoring), :class:`Minimum`, :class:`Maximum` or
-:class:`Concatenate`, or :class:`Perplexity`. Each scheme gives an :class:`Aggregator`: shared
-accumulators, their updates (compiled into the function that processes
-batches, so nothing is computed twice) and a readout expression.
+:class:`Concatenate`, or :class:`Perplexity`. Each scheme gives an
+:class:`Aggregator`: shared accumulators, their updates (compiled into
+the function that processes batches, so nothing is computed twice) and a
+readout expression.
 Quantities that cannot be written as PyTensor expressions are subclasses
 of :class:`MonitoredQuantity`, aggregated in Python.
 
