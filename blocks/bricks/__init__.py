@@ -1,8 +1,8 @@
 """Bricks: the building blocks of models.
 
-The most common bricks are importable from here; convolutional, cost,
-lookup and parallel bricks live in their own modules
-(``blocks.bricks.conv``, ``blocks.bricks.cost`` ...).
+The most common bricks, the recurrent ones included, are importable from
+here; convolutional, cost, lookup and parallel bricks live in their own
+modules (``blocks.bricks.conv``, ``blocks.bricks.cost`` ...).
 """
 from blocks.bricks.base import application, Brick, lazy
 from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
@@ -15,6 +15,8 @@ from blocks.bricks.sequences import Sequence, FeedforwardSequence, MLP
 from blocks.bricks.wrappers import WithExtraDims
 from blocks.bricks.bn import (BatchNormalization, SpatialBatchNormalization,
                               BatchNormalizedMLP)
+from blocks.bricks.recurrent import (BaseRecurrent, recurrent,
+                                     SimpleRecurrent, LSTM, GatedRecurrent)
 
 __all__ = ['application', 'Brick', 'lazy', 'Activation', 'Feedforward',
            'Initializable', 'LinearLike', 'Random', 'Linear', 'Bias',
@@ -22,4 +24,6 @@ __all__ = ['application', 'Brick', 'lazy', 'Activation', 'Feedforward',
            'Softplus', 'Rectifier', 'LeakyRectifier', 'Softmax',
            'NDimensionalSoftmax', 'Sequence', 'FeedforwardSequence', 'MLP',
            'WithExtraDims', 'BatchNormalization',
-           'SpatialBatchNormalization', 'BatchNormalizedMLP']
+           'SpatialBatchNormalization', 'BatchNormalizedMLP',
+           'BaseRecurrent', 'recurrent', 'SimpleRecurrent', 'LSTM',
+           'GatedRecurrent']

@@ -1,0 +1,9 @@
+"""Recurrent bricks: the :func:`recurrent` decorator that turns one step
+into a loop over (time, batch, features) sequences, the classic cells and
+the bricks that combine them."""
+from blocks.bricks.recurrent.base import BaseRecurrent, recurrent
+from blocks.bricks.recurrent.architectures import (SimpleRecurrent, LSTM,
+                                                   GatedRecurrent)
+
+__all__ = ['BaseRecurrent', 'recurrent', 'SimpleRecurrent', 'LSTM',
+           'GatedRecurrent']
