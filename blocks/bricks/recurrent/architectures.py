@@ -14,19 +14,17 @@ from blocks.bricks.base import application, lazy
 from blocks.bricks.interfaces import Initializable
 from blocks.bricks.recurrent.base import BaseRecurrent, apply_mask, recurrent
 from blocks.bricks.simple import Logistic, Tanh
-from blocks.roles import add_role, INITIAL_STATE, WEIGHT
-from blocks.utils import floatx, shared_floatx_nans, shared_floatx_zeros
+from blocks.roles import INITIAL_STATE, WEIGHT
+from blocks.utils import floatx
 
 __all__ = ['SimpleRecurrent', 'LSTM', 'GatedRecurrent']
 
 
-def _parameter(brick, shape, name, role, zeros=False):
-    """A new parameter of `brick`: NaN until initialized, or zeros."""
-    create = shared_floatx_zeros if zeros else shared_floatx_nans
-    variable = create(shape, name=name)
-    add_role(variable, role)
-    brick.parameters.append(variable)
-    return variable
+def _initial_state(brick, name):
+    """A trainable initial state of `brick`, (dim,) and zero at first."""
+    state = brick.add_parameter(name, (brick.dim,), INITIAL_STATE)
+    state.set_value(floatx(numpy.zeros(brick.dim)))
+    return state
 
 
 def _repeat_for_batch(initial_state, batch_size, dim):
@@ -54,12 +52,13 @@ class SimpleRecurrent(BaseRecurrent, Initializable):
     --------
     >>> import numpy, pytensor.tensor as pt
     >>> from blocks.bricks import Identity
+    >>> from blocks.compilation import compile_function
     >>> from blocks.initialization import Identity as IdentityInit
     >>> rnn = SimpleRecurrent(dim=3, activation=Identity(),
     ...                       weights_init=IdentityInit())
     >>> rnn.initialize()
     >>> x = pt.tensor3('x')
-    >>> rnn.apply(x).eval({x: numpy.ones((3, 1, 3))})[:, 0, 0]
+    >>> compile_function([x], rnn.apply(x))(numpy.ones((3, 1, 3)))[:, 0, 0]
     array([1., 2., 3.])
 
     """
@@ -88,9 +87,8 @@ class SimpleRecurrent(BaseRecurrent, Initializable):
         return super().get_dim(name)
 
     def _allocate(self):
-        _parameter(self, (self.dim, self.dim), 'W', WEIGHT)
-        _parameter(self, (self.dim,), 'initial_state', INITIAL_STATE,
-                   zeros=True)
+        self.add_parameter('W', (self.dim, self.dim), WEIGHT)
+        _initial_state(self, 'initial_state')
 
     def _initialize(self):
         self.initialize_with(self.W, 'weights_init')
@@ -146,12 +144,13 @@ class LSTM(BaseRecurrent, Initializable):
     Examples
     --------
     >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.compilation import compile_function
     >>> from blocks.initialization import Constant
     >>> lstm = LSTM(dim=2, weights_init=Constant(0.1))
     >>> lstm.initialize()
     >>> x = pt.tensor3('x')
     >>> states, cells = lstm.apply(x)
-    >>> states.eval({x: numpy.ones((5, 3, 8))}).shape
+    >>> compile_function([x], states)(numpy.ones((5, 3, 8))).shape
     (5, 3, 2)
 
     """
@@ -175,20 +174,18 @@ class LSTM(BaseRecurrent, Initializable):
         return super().get_dim(name)
 
     def _allocate(self):
-        self.W_state = _parameter(self, (self.dim, 4 * self.dim), 'W_state',
-                                  WEIGHT)
-        self.W_cell_to_in = _parameter(self, (self.dim,), 'W_cell_to_in',
-                                       WEIGHT)
-        self.W_cell_to_forget = _parameter(self, (self.dim,),
-                                           'W_cell_to_forget', WEIGHT)
-        self.W_cell_to_out = _parameter(self, (self.dim,), 'W_cell_to_out',
-                                        WEIGHT)
+        self.W_state = self.add_parameter('W_state', (self.dim, 4 * self.dim),
+                                          WEIGHT)
+        self.W_cell_to_in = self.add_parameter('W_cell_to_in', (self.dim,),
+                                               WEIGHT)
+        self.W_cell_to_forget = self.add_parameter('W_cell_to_forget',
+                                                   (self.dim,), WEIGHT)
+        self.W_cell_to_out = self.add_parameter('W_cell_to_out', (self.dim,),
+                                                WEIGHT)
         # The trailing underscore keeps the name of the application
         # `initial_states` distinct, as in Blocks.
-        self.initial_state_ = _parameter(self, (self.dim,), 'initial_state',
-                                         INITIAL_STATE, zeros=True)
-        self.initial_cells = _parameter(self, (self.dim,), 'initial_cells',
-                                        INITIAL_STATE, zeros=True)
+        self.initial_state_ = _initial_state(self, 'initial_state')
+        self.initial_cells = _initial_state(self, 'initial_cells')
 
     def _initialize(self):
         for weights in self.parameters[:4]:
@@ -258,12 +255,13 @@ class GatedRecurrent(BaseRecurrent, Initializable):
     Examples
     --------
     >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.compilation import compile_function
     >>> from blocks.initialization import Orthogonal
     >>> gru = GatedRecurrent(dim=2, weights_init=Orthogonal())
     >>> gru.initialize()
     >>> x, gates = pt.tensor3('x'), pt.tensor3('gates')
-    >>> gru.apply(x, gates).eval(
-    ...     {x: numpy.ones((4, 1, 2)), gates: numpy.ones((4, 1, 4))}).shape
+    >>> step = compile_function([x, gates], gru.apply(x, gates))
+    >>> step(numpy.ones((4, 1, 2)), numpy.ones((4, 1, 4))).shape
     (4, 1, 2)
 
     """
@@ -302,10 +300,9 @@ class GatedRecurrent(BaseRecurrent, Initializable):
         return super().get_dim(name)
 
     def _allocate(self):
-        _parameter(self, (self.dim, self.dim), 'state_to_state', WEIGHT)
-        _parameter(self, (self.dim, 2 * self.dim), 'state_to_gates', WEIGHT)
-        _parameter(self, (self.dim,), 'initial_state', INITIAL_STATE,
-                   zeros=True)
+        self.add_parameter('state_to_state', (self.dim, self.dim), WEIGHT)
+        self.add_parameter('state_to_gates', (self.dim, 2 * self.dim), WEIGHT)
+        _initial_state(self, 'initial_state')
 
     def _initialize(self):
         # (raises if weights_init is not set)

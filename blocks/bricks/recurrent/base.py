@@ -17,8 +17,7 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Constant, Variable
 from pytensor.tensor.basic import tensor_copy
 
-from blocks.bricks.base import (Application, BoundApplication, Brick,
-                                application)
+from blocks.bricks.base import BoundApplication, Brick, application
 from blocks.bricks.checks import check_input
 from blocks.initialization import NdarrayInitialization
 from blocks.utils import dict_union, is_shared_variable, pack
@@ -72,6 +71,7 @@ class BaseRecurrent(Brick):
     Examples
     --------
     >>> import numpy, pytensor.tensor as pt
+    >>> from blocks.compilation import compile_function
     >>> class Accumulator(BaseRecurrent):
     ...     @recurrent(sequences=['inputs'], states=['total'],
     ...                outputs=['total'], contexts=[])
@@ -81,7 +81,8 @@ class BaseRecurrent(Brick):
     ...         return 2 if name in ('inputs', 'total') else \\
     ...             super().get_dim(name)
     >>> x = pt.tensor3('x')
-    >>> Accumulator().apply(x).eval({x: numpy.ones((3, 1, 2))})[:, 0]
+    >>> total = Accumulator().apply(x)
+    >>> compile_function([x], total)(numpy.ones((3, 1, 2)))[:, 0]
     array([[1., 1.],
            [2., 2.],
            [3., 3.]])
@@ -420,10 +421,9 @@ class _Recurrence:
         recurrent_apply.__qualname__ = self.step_function.__qualname__
         recurrent_apply.__doc__ = self.step_function.__doc__
         recurrent_apply.__signature__ = self.signature
-        app = Application(recurrent_apply)
-        for key, value in attributes.items():
-            setattr(app, key, value)
-        return app
+        if not attributes:
+            return application(recurrent_apply)
+        return application(**attributes)(recurrent_apply)
 
 
 def recurrent(*args, **kwargs):
