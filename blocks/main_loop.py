@@ -8,6 +8,7 @@ import traceback
 
 from blocks.config import config
 from blocks.extensions.base import CALLBACKS
+from blocks.extensions.stopping import FinishAfter
 from blocks.log import create_log
 from blocks.utils import change_recursion_limit
 
@@ -40,7 +41,9 @@ class MainLoop:
     Ctrl-C (SIGINT) or SIGTERM stops training after the current batch: the
     ``on_interrupt`` callbacks run (a
     :class:`~blocks.extensions.saveload.Checkpoint` saves by default) and
-    :meth:`run` returns normally. A second Ctrl-C stops at once. An error
+    :meth:`run` returns normally, with the signal's number in
+    :attr:`interrupted_by` (so that a command line can exit with 128 plus
+    it, as shells expect). A second Ctrl-C stops at once. An error
     in the algorithm or an extension runs the ``on_error`` callbacks and is
     then re-raised.
 
@@ -66,6 +69,8 @@ class MainLoop:
     timings : dict
         Seconds spent in ``initialization``, ``read_data`` and ``train``
         (the algorithm), summed over the whole training.
+    interrupted_by : int or None
+        The signal that stopped the last :meth:`run`, if one did.
 
     Examples
     --------
@@ -106,8 +111,41 @@ class MainLoop:
                     'received_first_batch'):
             self.status.setdefault(key, False)
         self._interrupted = False
+        self.interrupted_by = None
         self._dispatch_table = None
         self._original_handlers = None
+
+    @property
+    def finished(self):
+        """Whether the last :meth:`run` ran to its end (an extension asked
+        it to finish): ``blocks-continue`` then refuses to train it again
+        unless asked for more epochs (:meth:`extend_training`)."""
+        return bool(self.status.get('training_finished')
+                    or self.log.current_row.get('training_finished'))
+
+    def extend_training(self, epochs):
+        """Let a run train `epochs` more epochs, finished or not.
+
+        The ``after_n_epochs`` / ``after_n_batches`` conditions of the
+        :class:`~blocks.extensions.stopping.FinishAfter` extensions are
+        replaced by one that stops after `epochs` more epochs; their other
+        conditions stay.
+        """
+        if isinstance(epochs, bool) or int(epochs) != epochs or epochs < 1:
+            raise ValueError('epochs must be a positive integer, got {!r}'
+                             .format(epochs))
+        for extension in self.extensions:
+            if isinstance(extension, FinishAfter):
+                extension.drop_count_conditions()
+        self.extensions.append(FinishAfter(
+            after_n_epochs=self.status['epochs_done'] + int(epochs)))
+        self.status['training_finished'] = False
+        self.status['training_finish_requested'] = False
+        row = self.log.current_row
+        for key in ('training_finished', 'training_finish_requested'):
+            if row.get(key):
+                row[key] = False
+        self._dispatch_table = None
 
     @property
     def model(self):
@@ -153,7 +191,10 @@ class MainLoop:
         """Train until an extension asks to finish, the data stream ends,
         or an interrupt arrives."""
         self.algorithm.check_sanity(self._model)
+        # Running again (with changed stopping conditions) starts a new end.
+        self.status['training_finished'] = False
         self._interrupted = False
+        self.interrupted_by = None
         self._dispatch_table = None
         finished = False
         with change_recursion_limit(config.recursion_limit):
@@ -177,6 +218,7 @@ class MainLoop:
                     pass
             except TrainingFinish:
                 self.log.current_row['training_finished'] = True
+                self.status['training_finished'] = True
                 finished = True
             except _Interrupted:
                 logger.warning('Training interrupted after %d batches',
@@ -312,6 +354,7 @@ class MainLoop:
         # handler (KeyboardInterrupt for Ctrl-C).
         self._restore_signal_handlers()
         self._interrupted = True
+        self.interrupted_by = signum
         self.status['batch_interrupt_received'] = True
         logger.warning('Received signal %d: training stops after this batch '
                        'and the on_interrupt callbacks; send it again to '

@@ -1,6 +1,6 @@
 """Saving and loading main loops, models and parameter values.
 
-A dump is an uncompressed tar archive with two members:
+A dump is an uncompressed tar archive with these members:
 
 ``_pkl``
     the pickled object (a main loop, a model, a brick ...);
@@ -8,7 +8,13 @@ A dump is an uncompressed tar archive with two members:
     an ``.npz`` archive of parameter values, present when parameters were
     given, keyed by the parameter's brick path (``/mlp/linear_0.W``, stored
     as ``|mlp|linear_0.W`` inside the npz so that no member name looks like
-    an absolute path) or, for a shared variable without a brick, its name.
+    an absolute path) or, for a shared variable without a brick, its name;
+``_checksums``
+    a JSON object giving the SHA-256 digest of every other member, written
+    last. Every read checks the member it reads against it, so a bit flip
+    anywhere is a :class:`SerializationError` naming the file and the
+    member rather than silently wrong weights. Dumps written before
+    checksums existed have no such member and load unchecked.
 
 :func:`add_to_dump` adds further pickled members. :func:`load_parameters`
 reads only ``_parameters`` and never unpickles anything, so it is safe on a
@@ -29,7 +35,10 @@ array([1., 1.])
 {'W': array([1., 1.])}
 
 """
+import fnmatch
+import hashlib
 import io
+import json
 import os
 import pickle
 import shutil
@@ -49,7 +58,7 @@ from blocks.utils import change_recursion_limit
 
 __all__ = ['SerializationError', 'dump', 'load', 'load_parameters',
            'add_to_dump', 'dump_and_add_to_dump', 'secure_dump',
-           'continue_training', 'pickle_dump',
+           'continue_training', 'TrainingComplete', 'pickle_dump',
            'pickle_load', 'get_parameter_names', 'DEFAULT_PROTOCOL',
            'SERIALIZATION_BRICK_DELIMITER']
 
@@ -58,7 +67,8 @@ DEFAULT_PROTOCOL = pickle.HIGHEST_PROTOCOL
 SERIALIZATION_BRICK_DELIMITER = '|'
 _OBJECT_MEMBER = '_pkl'
 _PARAMETERS_MEMBER = '_parameters'
-_RESERVED_MEMBERS = (_OBJECT_MEMBER, _PARAMETERS_MEMBER)
+_CHECKSUMS_MEMBER = '_checksums'
+_RESERVED_MEMBERS = (_OBJECT_MEMBER, _PARAMETERS_MEMBER, _CHECKSUMS_MEMBER)
 
 
 class SerializationError(ValueError):
@@ -261,17 +271,70 @@ def _unmangle(name):
 
 # Tar members
 
+def _sha256_of_file(file_):
+    """The hex SHA-256 digest of a binary file, read from its start."""
+    file_.seek(0)
+    digest = hashlib.sha256()
+    for block in iter(lambda: file_.read(1 << 20), b''):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 def _add_member(tar_file, name, write):
     """Add a member called `name` whose content `write(binary_file)`
-    produces; the content goes through a temporary file so that large
-    parameters do not need to fit in memory twice."""
+    produces, and return its SHA-256 digest; the content goes through a
+    temporary file so that large parameters do not need to fit in memory
+    twice."""
     with tempfile.TemporaryFile(dir=config.temp_dir) as content:
         write(content)
         size = content.tell()
+        checksum = _sha256_of_file(content)
         content.seek(0)
         info = tarfile.TarInfo(name)
         info.size = size
         tar_file.addfile(info, content)
+    return checksum
+
+
+def _add_checksums(tar_file, checksums):
+    """Write the ``_checksums`` member; a later one (from
+    :func:`add_to_dump`) supersedes it, as tar's last member of a name
+    does."""
+    data = json.dumps(checksums, sort_keys=True).encode('utf-8')
+    info = tarfile.TarInfo(_CHECKSUMS_MEMBER)
+    info.size = len(data)
+    tar_file.addfile(info, io.BytesIO(data))
+
+
+def _read_checksums(tar_file, file_):
+    """Member name -> digest, or an empty dict for a dump written before
+    checksums existed."""
+    try:
+        member = tar_file.getmember(_CHECKSUMS_MEMBER)
+    except KeyError:
+        return {}
+    content = tar_file.extractfile(member)
+    data = content.read() if content is not None else b''
+    try:
+        checksums = json.loads(data.decode('utf-8'))
+        if not isinstance(checksums, dict):
+            raise ValueError('not a JSON object')
+    except ValueError as error:
+        raise SerializationError(
+            'the checksums of {} are corrupt ({}): the file is damaged'
+            .format(_describe(file_), error)) from error
+    return checksums
+
+
+def _verify_checksum(file_, name, data, checksums):
+    expected = checksums.get(name)
+    if expected is None:
+        return
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise SerializationError(
+            'member {!r} of {} fails its SHA-256 checksum: the file is '
+            'corrupt (a changed byte); nothing was loaded from it'.format(
+                name, _describe(file_)))
 
 
 def _write_parameters(named_parameters):
@@ -316,6 +379,7 @@ def _read_member(file_, name):
                 raise SerializationError('member {!r} of {} is not a regular '
                                          'file'.format(name, _describe(file_)))
             data = content.read()
+            checksums = _read_checksums(tar_file, file_)
     except (tarfile.TarError, EOFError) as error:
         raise SerializationError(
             'cannot read {!r} from {}: the file is truncated or not a blocks '
@@ -324,6 +388,7 @@ def _read_member(file_, name):
         raise SerializationError(
             'member {!r} of {} is truncated: {} of {} bytes'.format(
                 name, _describe(file_), len(data), member.size))
+    _verify_checksum(file_, name, data, checksums)
     return data
 
 
@@ -357,13 +422,16 @@ def dump(object_, file_, parameters=None, use_cpickle=False,
     # Name the parameters before writing anything: a naming error must not
     # leave half a file behind.
     named = get_parameter_names(parameters) if parameters else None
+    checksums = {}
     with _open_tar(file_, 'w') as tar_file:
         if named is not None:
-            _add_member(tar_file, _PARAMETERS_MEMBER,
-                        _write_parameters(named))
+            checksums[_PARAMETERS_MEMBER] = _add_member(
+                tar_file, _PARAMETERS_MEMBER, _write_parameters(named))
         if object_ is not None:
-            _add_member(tar_file, _OBJECT_MEMBER,
-                        _write_object(object_, protocol, use_cpickle))
+            checksums[_OBJECT_MEMBER] = _add_member(
+                tar_file, _OBJECT_MEMBER,
+                _write_object(object_, protocol, use_cpickle))
+        _add_checksums(tar_file, checksums)
 
 
 def load(file_, name=_OBJECT_MEMBER, use_cpickle=False, **kwargs):
@@ -466,6 +534,7 @@ def add_to_dump(object_, file_, name, parameters=None, use_cpickle=False,
     try:
         with tarfile.open(fileobj=file_, mode='r:') as tar_file:
             names = tar_file.getnames()
+            checksums = _read_checksums(tar_file, file_)
     except tarfile.TarError as error:
         raise SerializationError('{} is not a blocks dump: {}'.format(
             _describe(file_), error)) from error
@@ -484,8 +553,9 @@ def add_to_dump(object_, file_, name, parameters=None, use_cpickle=False,
                 _describe(file_), ', '.join(sorted(missing))))
     file_.seek(0)
     with tarfile.open(fileobj=file_, mode='a') as tar_file:
-        _add_member(tar_file, name,
-                    _write_object(object_, protocol, use_cpickle))
+        checksum = _add_member(tar_file, name,
+                               _write_object(object_, protocol, use_cpickle))
+        _add_checksums(tar_file, dict(checksums, **{name: checksum}))
 
 
 def dump_and_add_to_dump(object_, file_, parameters=None, to_add=None,
@@ -540,13 +610,40 @@ def _fsync_directory(directory):
         os.close(descriptor)
 
 
+_TEMPORARY_SUFFIX = '.tmp'
+
+
+def _temporary_prefix(path):
+    return '.{}.'.format(os.path.basename(path))
+
+
+def _remove_stale_temporaries(path):
+    """Remove the temporaries that earlier saves to `path` left behind
+    when the process was killed (``kill -9`` leaves no chance to clean
+    up); those of other targets are left alone."""
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = _temporary_prefix(path) + '*' + _TEMPORARY_SUFFIX
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in fnmatch.filter(names, pattern):
+        try:
+            os.remove(os.path.join(directory, name))
+        except OSError:
+            pass  # another process's file, or already gone
+
+
 def secure_dump(object_, path, dump_function=dump, **kwargs):
     """Save to `path` so that a failure never destroys its old content.
 
-    The object is written to a temporary file beside `path`, flushed to
-    disk, then renamed over `path` in one step. If anything fails (an
-    unpicklable object, a full disk, an interrupt), the temporary file is
-    removed and `path` keeps its previous content.
+    The object is written to a temporary file beside `path`
+    (``.<name>.<random>.tmp``), flushed to disk, then renamed over `path`
+    in one step. If anything fails (an unpicklable object, a full disk, an
+    interrupt), the temporary file is removed and `path` keeps its
+    previous content. Temporaries of `path` that a killed process left
+    behind are removed at the next save to `path`, so two processes must
+    not save to the same path at once.
 
     Parameters
     ----------
@@ -560,9 +657,10 @@ def secure_dump(object_, path, dump_function=dump, **kwargs):
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     mode = _new_file_mode(path)
+    _remove_stale_temporaries(path)
     descriptor, temporary_path = tempfile.mkstemp(
-        dir=directory, prefix='.{}.'.format(os.path.basename(path)),
-        suffix='.tmp')
+        dir=directory, prefix=_temporary_prefix(path),
+        suffix=_TEMPORARY_SUFFIX)
     try:
         with os.fdopen(descriptor, 'w+b') as temporary:
             dump_function(object_, temporary, **kwargs)
@@ -579,12 +677,31 @@ def secure_dump(object_, path, dump_function=dump, **kwargs):
     _fsync_directory(directory)
 
 
-def continue_training(path):
+class TrainingComplete(Exception):
+    """The checkpoint given to :func:`continue_training` is of a run that
+    already finished."""
+
+
+def continue_training(path, more_epochs=None):
     """Load the main loop saved at `path` (by a Checkpoint) and run it.
+
+    This unpickles the file (see :func:`load`): only use trusted files.
+
+    Parameters
+    ----------
+    path : str
+    more_epochs : int, optional
+        Train this many epochs more, also when the run had finished (see
+        ``MainLoop.extend_training``).
 
     Returns
     -------
     The main loop, after its run.
+
+    Raises
+    ------
+    TrainingComplete
+        If the run had finished and `more_epochs` is not given.
 
     """
     main_loop = load(path)
@@ -592,5 +709,15 @@ def continue_training(path):
         raise SerializationError(
             '{} holds a {}, not a main loop: it has no run() method'.format(
                 path, type(main_loop).__name__))
+    if more_epochs is not None:
+        main_loop.extend_training(more_epochs)
+    elif getattr(main_loop, 'finished', False):
+        status = main_loop.status
+        raise TrainingComplete(
+            'the run saved in {} is complete ({} epochs, {} batches done); '
+            'to train further, give the number of epochs to add '
+            '(blocks-continue --more-epochs N {})'.format(
+                path, status['epochs_done'], status['iterations_done'],
+                path))
     main_loop.run()
     return main_loop

@@ -145,16 +145,23 @@ def report(main_loop, how='', files=()):
     Parameters
     ----------
     main_loop : :class:`~blocks.main_loop.MainLoop`
-        A finished main loop whose log has ``test_error_rate``.
+        A finished main loop whose log has ``test_error_rate``, or one a
+        signal interrupted.
     how : str, optional
         Said after the number of epochs (``', in inference mode'``).
     files : list of (str, str or None)
         What each file is and its path; None paths are skipped.
 
     """
-    print('Test error after {} epochs{}: {:.2%}'.format(
-        main_loop.status['epochs_done'], how,
-        float(main_loop.log.last_epoch_row['test_error_rate'])))
+    if getattr(main_loop, 'interrupted_by', None) is not None:
+        print('Interrupted by signal {} after {} batches; '
+              'blocks-continue CHECKPOINT resumes the run'.format(
+                  main_loop.interrupted_by,
+                  main_loop.status['iterations_done']))
+    else:
+        print('Test error after {} epochs{}: {:.2%}'.format(
+            main_loop.status['epochs_done'], how,
+            float(main_loop.log.last_epoch_row['test_error_rate'])))
     for what, path in files:
         if path:
             print('{}: {}'.format(what, os.path.abspath(path)))

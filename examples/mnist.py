@@ -16,6 +16,8 @@ initialization seeds 1 to 5 (``--seed``) give 6.0-6.2%, and a NumPy
 reimplementation of the same training gives 6.1% too. Three epochs reach
 4.8%, five 3.8%. The checkpoint resumes with ``blocks-continue mnist.tar``.
 """
+import sys
+
 from pytensor import tensor
 
 from blocks.algorithms import GradientDescent, Scale
@@ -30,6 +32,7 @@ from blocks.graph import ComputationGraph
 from blocks.initialization import IsotropicGaussian, Constant
 from blocks.main_loop import MainLoop
 from blocks.model import Model
+from blocks.scripts.continue_training import interrupted_exit_status
 from blocks.monitoring import aggregation
 from blocks.roles import WEIGHT
 
@@ -113,7 +116,8 @@ def cli(argv=None):
                      batch_size=args.batch_size, subset=args.subset,
                      seed=args.seed)
     report(main_loop, files=[('Checkpoint', args.save_to)])
+    return interrupted_exit_status(main_loop)
 
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(cli())

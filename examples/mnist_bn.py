@@ -25,6 +25,8 @@ Five epochs of the default network ([784, 500, 500, 10], ReLU, Adam,
 batches of 100) reach 1.7% test error, in well under a minute once
 PyTensor has compiled the functions; ``make demo`` runs this.
 """
+import sys
+
 from pytensor import tensor
 
 from blocks.algorithms import GradientDescent, Adam
@@ -39,6 +41,7 @@ from blocks.graph import (ComputationGraph, apply_batch_normalization,
 from blocks.initialization import IsotropicGaussian, Constant
 from blocks.main_loop import MainLoop
 from blocks.model import Model
+from blocks.scripts.continue_training import interrupted_exit_status
 from blocks.monitoring import aggregation
 
 from examples import (PrintErrors, float32, mnist_parser, mnist_stream,
@@ -195,6 +198,7 @@ def cli(argv=None):
     report(main_loop, ', in inference mode',
            files=[('Checkpoint', args.save_to),
                   ('Learning curve', args.plot_to)])
+    return interrupted_exit_status(main_loop)
 
 
 if __name__ == '__main__':
@@ -202,4 +206,4 @@ if __name__ == '__main__':
     # checkpoint never refers to a class of __main__ and can be loaded
     # from any script (blocks-continue, for one).
     from examples.mnist_bn import cli
-    cli()
+    sys.exit(cli())

@@ -26,6 +26,8 @@ Run it with::
 Five epochs reach 0.75% test error (0.85% after the first); each epoch
 takes about a minute on two busy CPU cores.
 """
+import sys
+
 from pytensor import tensor
 
 from blocks.algorithms import GradientDescent, Adam
@@ -43,6 +45,7 @@ from blocks.graph import (ComputationGraph, apply_batch_normalization,
 from blocks.initialization import IsotropicGaussian, Constant
 from blocks.main_loop import MainLoop
 from blocks.model import Model
+from blocks.scripts.continue_training import interrupted_exit_status
 from blocks.monitoring import aggregation
 
 from examples import (PrintErrors, float32, mnist_parser, mnist_stream,
@@ -179,10 +182,11 @@ def cli(argv=None):
                      subset=args.subset,
                      progress_bar=not args.no_progress_bar)
     report(main_loop)
+    return interrupted_exit_status(main_loop)
 
 
 if __name__ == '__main__':
     # As in examples.mnist_bn: run the imported module, so that checkpoints
     # refer to importable classes.
     from examples.mnist_lenet import cli
-    cli()
+    sys.exit(cli())

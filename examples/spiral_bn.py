@@ -19,6 +19,7 @@ Run it with::
 
 """
 import argparse
+import sys
 
 from pytensor import tensor
 
@@ -32,6 +33,7 @@ from blocks.graph import (ComputationGraph, apply_batch_normalization,
                           get_batch_normalization_updates)
 from blocks.initialization import IsotropicGaussian, Constant
 from blocks.main_loop import MainLoop
+from blocks.scripts.continue_training import interrupted_exit_status
 
 from examples import float32
 
@@ -138,5 +140,7 @@ def parse_args(argv=None):
 
 if __name__ == '__main__':
     args = parse_args()
-    main(num_epochs=args.num_epochs,
-         batch_normalized=not args.no_batch_normalize, alpha=args.alpha)
+    main_loop = main(num_epochs=args.num_epochs,
+                     batch_normalized=not args.no_batch_normalize,
+                     alpha=args.alpha)
+    sys.exit(interrupted_exit_status(main_loop))

@@ -18,6 +18,7 @@ of plain numbers grouped by :class:`~blocks.data.Batch`, as in Blocks:
 the stream ends each epoch when the numbers run out.
 """
 import argparse
+import sys
 
 import numpy
 import pytensor
@@ -35,6 +36,7 @@ from blocks.graph import ComputationGraph
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.main_loop import MainLoop
 from blocks.model import Model
+from blocks.scripts.continue_training import interrupted_exit_status
 
 from examples import float32
 
@@ -103,11 +105,17 @@ def parse_args(argv=None):
 def cli(argv=None):
     args = parse_args(argv)
     main_loop = main(save_to=args.save_to, num_batches=args.num_batches)
+    if main_loop.interrupted_by is not None:
+        print('Interrupted after {} batches; blocks-continue {} resumes '
+              'the run'.format(main_loop.status['iterations_done'],
+                               args.save_to))
+        return interrupted_exit_status(main_loop)
     row = main_loop.log.last_epoch_row
     print('After {} batches: train cost {:.4f}, test cost {:.4f}'.format(
         main_loop.status['iterations_done'], float(row['train_cost']),
         float(row['test_cost'])))
+    return interrupted_exit_status(main_loop)
 
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(cli())

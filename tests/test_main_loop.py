@@ -377,3 +377,42 @@ def test_importing_the_main_loop_does_not_load_progressbar2():
                             check=True, capture_output=True, text=True,
                             timeout=120)
     assert result.stdout.strip() == 'False'
+
+
+def test_a_finished_run_stays_finished_and_can_be_extended():
+    loop = run_counting([], num_batches=3, epochs=2)
+    assert loop.finished
+    # Resumed past its end (as after loading its log elsewhere), the
+    # FinishAfter condition still holds: one more epoch at most, not
+    # forever.
+    loop.status['epochs_done'] = 5
+    loop.run()
+    assert loop.status['epochs_done'] == 6 and loop.finished
+    loop.extend_training(2)
+    assert not loop.finished
+    loop.run()
+    assert loop.status['epochs_done'] == 8 and loop.finished
+    with pytest.raises(ValueError, match='positive integer'):
+        loop.extend_training(0)
+
+
+class Interrupter(SimpleExtension):
+    """Sends this process `signum` after the given batch."""
+    def __init__(self, signum, at_batch, **kwargs):
+        kwargs.setdefault('after_batch', True)
+        super().__init__(**kwargs)
+        self.signum, self.at_batch = signum, at_batch
+
+    def do(self, which_callback, *args):
+        if self.main_loop.status['iterations_done'] == self.at_batch:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_the_loop_records_the_signal_that_stopped_it(signum):
+    from blocks.scripts.continue_training import interrupted_exit_status
+    loop = run_counting([Interrupter(signum, 2)], num_batches=5, epochs=3)
+    assert loop.interrupted_by == signum
+    assert loop.status['iterations_done'] == 2
+    assert interrupted_exit_status(loop) == 128 + signum
+    assert interrupted_exit_status(run_counting([])) == 0

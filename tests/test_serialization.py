@@ -11,7 +11,8 @@ import pytest
 from blocks.bricks.base import Brick
 from blocks.annotations import add_annotation
 from blocks.scripts.continue_training import main as continue_main
-from blocks.serialization import (SerializationError, add_to_dump,
+from blocks.serialization import (SerializationError, TrainingComplete,
+                                  add_to_dump,
                                   continue_training, dump, load,
                                   load_parameters, secure_dump)
 
@@ -70,8 +71,10 @@ def all_parameters(brick):
 
 
 def members(path):
+    """The data members of a dump, without its checksums."""
     with tarfile.open(path) as tar_file:
-        return tar_file.getnames()
+        return [name for name in tar_file.getnames()
+                if name != '_checksums']
 
 
 def test_dump_and_load_round_trip(mlp, tmp_path):
@@ -361,3 +364,83 @@ def test_unpicklable_functions_and_classes_are_named(tmp_path):
     with pytest.raises(pickle.PicklingError, match='<lambda>'):
         secure_dump(lambda: None, str(tmp_path / 'never_written.tar'))
     assert os.listdir(str(tmp_path)) == []
+
+
+# Checksums, stale temporaries, finished runs
+
+def flip_byte_in_member(path, name, position=0.5):
+    """Flip one bit in the middle of member `name` of the dump at `path`."""
+    with tarfile.open(path) as tar_file:
+        member = tar_file.getmember(name)
+        offset = member.offset_data + int(member.size * position)
+    data = bytearray(open(path, 'rb').read())
+    data[offset] ^= 0x10
+    with open(path, 'wb') as file_:
+        file_.write(bytes(data))
+
+
+def test_every_member_is_checked_against_its_sha256(mlp, tmp_path):
+    path = str(tmp_path / 'model.tar')
+    dump(mlp, path, parameters=all_parameters(mlp))
+    add_to_dump({'log': 1}, path, 'extra')
+    assert load(path, 'extra') == {'log': 1}  # its checksum was added
+    for name, reader in [('_pkl', load), ('_parameters', load_parameters),
+                         ('extra', lambda path: load(path, 'extra'))]:
+        dump(mlp, path, parameters=all_parameters(mlp))
+        add_to_dump({'log': 1}, path, 'extra')
+        flip_byte_in_member(path, name)
+        with pytest.raises(SerializationError,
+                           match="'{}' of .*model.tar fails its SHA-256"
+                           .format(name)):
+            reader(path)
+
+
+def test_dumps_without_checksums_still_load(tmp_path):
+    path = str(tmp_path / 'old.tar')
+    with tarfile.open(path, 'w') as tar_file:
+        data = pickle.dumps([1, 2])
+        info = tarfile.TarInfo('_pkl')
+        info.size = len(data)
+        tar_file.addfile(info, io.BytesIO(data))
+    assert load(path) == [1, 2]
+
+
+def test_secure_dump_removes_stale_temporaries_of_its_target(tmp_path):
+    path = str(tmp_path / 'checkpoint.tar')
+    stale = tmp_path / '.checkpoint.tar.abc123.tmp'
+    other = tmp_path / '.other.tar.abc123.tmp'
+    stale.write_bytes(b'left by kill -9')
+    other.write_bytes(b'another target')
+    secure_dump([1], path)
+    assert not stale.exists()
+    assert other.exists()
+    assert sorted(os.listdir(tmp_path)) == ['.other.tar.abc123.tmp',
+                                            'checkpoint.tar']
+
+
+class FinishedLoop(FakeMainLoop):
+    """A main loop that says its run is complete."""
+    def __init__(self, parameter):
+        super().__init__(parameter)
+        self.finished = True
+        self.status = {'epochs_done': 3, 'iterations_done': 30}
+        self.extended_by = None
+
+    def extend_training(self, epochs):
+        self.extended_by = epochs
+
+
+def test_continue_training_refuses_a_finished_run(tmp_path, capsys):
+    parameter = pytensor.shared(numpy.zeros(2), name='W')
+    path = str(tmp_path / 'finished.tar')
+    dump(FinishedLoop(parameter), path, parameters=[parameter])
+    with pytest.raises(TrainingComplete,
+                       match=r'complete \(3 epochs, 30 batches done\).*'
+                             r'--more-epochs N'):
+        continue_training(path)
+    assert continue_main([path]) == 0
+    assert 'is complete' in capsys.readouterr().err
+    loop = continue_training(path, more_epochs=2)
+    assert (loop.runs, loop.extended_by) == (1, 2)
+    with pytest.raises(SystemExit):
+        continue_main(['--more-epochs', '0', path])

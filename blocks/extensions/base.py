@@ -137,9 +137,13 @@ class Predicate:
     condition : {'after_n_epochs', 'after_n_batches', 'every_n_epochs', \
 'every_n_batches'}
     num : int
+    or_later : bool, optional
+        For the ``after_n`` conditions: hold whenever the count is `num` or
+        more, not only when it is exactly `num` (the stopping conditions
+        use this, so that a run resumed past its end stops).
 
     """
-    def __init__(self, condition, num):
+    def __init__(self, condition, num, or_later=False):
         if condition not in SimpleExtension.INTEGER_TRIGGERS:
             raise ValueError('unknown condition {!r}'.format(condition))
         if isinstance(num, bool) or int(num) != num or num <= 0:
@@ -150,11 +154,14 @@ class Predicate:
         self._counter = ('epochs_done' if condition.endswith('epochs')
                          else 'iterations_done')
         self._every = condition.startswith('every')
+        self.or_later = or_later
 
     def __call__(self, log):
         done = log.status[self._counter]
         if self._every:
             return done % self.num == 0
+        if getattr(self, 'or_later', False):  # absent from old pickles
+            return done >= self.num
         return done == self.num
 
     def __repr__(self):
@@ -200,6 +207,9 @@ class SimpleExtension(TrainingExtension):
         'after_n_batches': 'after_batch',
         'every_n_batches': 'after_batch',
     }
+    #: Whether ``after_n_epochs`` and ``after_n_batches`` hold at the count
+    #: and after it (True for stopping conditions) or only at it.
+    count_conditions_hold_once_reached = False
 
     def __init__(self, name=None, **kwargs):
         self._conditions = []
@@ -225,8 +235,11 @@ class SimpleExtension(TrainingExtension):
                         predicate=predicate)
             elif trigger in self.INTEGER_TRIGGERS:
                 if value:
-                    self.add_condition([self._TRIGGER_CALLBACKS[trigger]],
-                                       predicate=Predicate(trigger, value))
+                    self.add_condition(
+                        [self._TRIGGER_CALLBACKS[trigger]],
+                        predicate=Predicate(
+                            trigger, value,
+                            or_later=self.count_conditions_hold_once_reached))
             else:
                 raise KeyError('invalid trigger {!r}'.format(trigger))
         self._callbacks_changed()

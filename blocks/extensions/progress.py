@@ -102,9 +102,13 @@ class ProgressBar(TrainingExtension):
             self.bar.max_value = self.iteration_count
         self.bar.update(self.iteration_count)
 
-    def _finish(self):
+    def _finish(self, complete=True):
+        # progressbar2 fills a bar it finishes unless told it is dirty: an
+        # interrupted epoch draws its real count instead.
         if self.bar is not None:
-            self.bar.finish()
+            if not complete:
+                self.bar.update(self.iteration_count, force=True)
+            self.bar.finish(dirty=not complete)
             self.bar = None
 
     def after_epoch(self):
@@ -115,7 +119,7 @@ class ProgressBar(TrainingExtension):
         self._finish()
 
     def on_interrupt(self):
-        self._finish()
+        self._finish(complete=False)
 
     def on_error(self, exception):
-        self._finish()
+        self._finish(complete=False)

@@ -3,10 +3,10 @@ import logging
 import os
 
 from blocks.extensions.base import SimpleExtension
-from blocks.serialization import (add_to_dump, dump, load, load_parameters,
-                                  secure_dump)
+from blocks.serialization import (SerializationError, add_to_dump, dump,
+                                  load, load_parameters, secure_dump)
 
-__all__ = ['Checkpoint', 'Load']
+__all__ = ['Checkpoint', 'Load', 'check_complete']
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,17 @@ def _persistent_variables(model):
     if hasattr(model, 'get_persistent_dict'):
         return list(model.get_persistent_dict().values())
     return list(model.parameters)
+
+
+def check_complete(values, variables, path):
+    """Raise a SerializationError naming the variables (a dict name ->
+    variable) that the loaded `values` (name -> array) of `path` lack."""
+    missing = sorted(set(variables) - set(values))
+    if missing:
+        raise SerializationError(
+            '{} lacks {} of the model\'s {} parameters: {}; give '
+            'allow_partial=True to load the others anyway'.format(
+                path, len(missing), len(variables), ', '.join(missing)))
 
 
 class Checkpoint(SimpleExtension):
@@ -113,6 +124,13 @@ class Load(SimpleExtension):
     """Load parameters (and optionally the log and the iteration state) of
     a checkpoint into the main loop's model, before training by default.
 
+    Everything is read and checked before anything is assigned: a corrupt
+    or incomplete checkpoint raises and leaves the main loop as it was.
+
+    With `load_log` or `load_iteration_state` the checkpoint is unpickled,
+    which can run arbitrary code: use those only on trusted files (the
+    parameters alone are read without unpickling).
+
     Parameters
     ----------
     path : str
@@ -122,27 +140,58 @@ class Load(SimpleExtension):
         Also take the saved data stream and epoch iterator.
     load_log : bool, optional
         Also take the saved log (so the counters continue).
+    allow_partial : bool, optional
+        Accept a file that lacks some of the model's parameters (those keep
+        their values); by default that is an error listing them.
     \\*\\*kwargs
         Triggers.
 
     """
     def __init__(self, path, load_iteration_state=False, load_log=False,
-                 **kwargs):
+                 allow_partial=False, **kwargs):
         kwargs.setdefault('before_training', True)
         super().__init__(**kwargs)
         self.path = path
         self.load_iteration_state = load_iteration_state
         self.load_log = load_log
+        self.allow_partial = allow_partial
 
     def load_to(self, main_loop):
-        """Load the checkpoint into `main_loop`."""
-        main_loop.model.set_parameter_values(load_parameters(self.path))
+        """Load the checkpoint into `main_loop`.
+
+        Raises
+        ------
+        SerializationError
+            If the file is corrupt, or lacks some of the model's
+            parameters and `allow_partial` is False; nothing is changed.
+
+        """
+        values = load_parameters(self.path)
+        model = main_loop.model
+        if not self.allow_partial:
+            check_complete(values, model.get_persistent_dict(), self.path)
+        state = {}
         if self.load_iteration_state or self.load_log:
-            loaded = load(self.path)
-            if self.load_log:
-                main_loop.log = loaded.log
-            if self.load_iteration_state:
-                main_loop.iteration_state = loaded.iteration_state
+            state = self._saved_state(load(self.path))
+        # set_parameter_values checks every value before it changes any,
+        # and nothing after it can fail.
+        model.set_parameter_values(values)
+        if 'log' in state:
+            main_loop.log = state['log']
+        if 'iteration_state' in state:
+            main_loop.iteration_state = state['iteration_state']
+
+    def _saved_state(self, loaded):
+        wanted = [name for name, flag in [
+            ('log', self.load_log),
+            ('iteration_state', self.load_iteration_state)] if flag]
+        try:
+            return {name: getattr(loaded, name) for name in wanted}
+        except AttributeError:
+            raise SerializationError(
+                '{} holds a {}, not a main loop: it has no {}'.format(
+                    self.path, type(loaded).__name__, ' or '.join(wanted))
+            ) from None
 
     def do(self, which_callback, *args):
         if not os.path.exists(self.path):

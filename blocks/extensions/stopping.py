@@ -1,7 +1,8 @@
 """Stopping training: when asked, or when a record stops improving."""
 import logging
 
-from blocks.extensions.base import CompositeExtension, SimpleExtension
+from blocks.extensions.base import (CompositeExtension, Predicate,
+                                    SimpleExtension)
 from blocks.extensions.predicates import OnLogRecord
 from blocks.extensions.training import TrackTheBest
 
@@ -13,11 +14,27 @@ logger = logging.getLogger(__name__)
 class FinishAfter(SimpleExtension):
     """Stop training when triggered.
 
+    ``after_n_epochs`` and ``after_n_batches`` hold once the count is
+    reached *or passed*: a finished run that is resumed (or whose log was
+    loaded) stops again instead of training forever.
+
     Examples
     --------
     >>> stop = FinishAfter(after_n_epochs=10)
 
     """
+    count_conditions_hold_once_reached = True
+
+    def drop_count_conditions(self):
+        """Remove the ``after_n_epochs`` / ``after_n_batches`` conditions
+        (to give a finished run a new end); returns the extension."""
+        self._conditions = [
+            (name, predicate, arguments)
+            for name, predicate, arguments in self._conditions
+            if not (isinstance(predicate, Predicate)
+                    and predicate.condition.startswith('after_n'))]
+        self._callbacks_changed()
+        return self
     def do(self, which_callback, *args):
         self.main_loop.log.current_row['training_finish_requested'] = True
 

@@ -166,3 +166,21 @@ def test_on_log_record():
     loop = run([], after_n_epochs=1)
     assert OnLogRecord('training_finish_requested')(loop.log)
     assert not OnLogRecord('something_else')(loop.log)
+
+
+def test_progress_bar_of_an_interrupted_epoch_keeps_its_count():
+    import os
+    import signal
+
+    class Interrupt(SimpleExtension):
+        def do(self, which_callback, *args):
+            if self.main_loop.status['iterations_done'] == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    output = io.StringIO()
+    bar = ProgressBar(fd=output)
+    bar.last_epoch_length = 10
+    run([bar, Interrupt(after_batch=True)], num_batches=10)
+    text = output.getvalue()
+    assert re.search(r'\b3 of 10\b', text)
+    assert not re.search(r'\b10 of 10\b', text)

@@ -10,7 +10,8 @@ from blocks.extensions import FinishAfter
 from blocks.extensions.saveload import Checkpoint, Load
 from blocks.main_loop import MainLoop
 from blocks.model import Model
-from blocks.serialization import SerializationError, load, load_parameters
+from blocks.serialization import (SerializationError, dump, load,
+                                  load_parameters)
 
 from training_helpers import regression_model, regression_stream
 
@@ -107,3 +108,46 @@ def test_load_corrupt_file_raises_clearly(tmp_path):
     loop = make_loop([Load(str(path))])
     with pytest.raises(SerializationError, match='corrupt.tar'):
         loop.run()
+
+
+def corrupt_member(path, name):
+    import tarfile
+    with tarfile.open(path) as tar_file:
+        member = tar_file.getmember(name)
+        offset = member.offset_data + member.size // 2
+    data = bytearray(open(path, 'rb').read())
+    data[offset] ^= 0xff
+    open(path, 'wb').write(bytes(data))
+
+
+def test_load_with_a_corrupt_pickle_changes_nothing(tmp_path):
+    path = str(tmp_path / 'checkpoint.tar')
+    first = make_loop([Checkpoint(path)])
+    first.run()
+    corrupt_member(path, '_pkl')  # the parameters stay intact
+    second = make_loop([Load(path, load_log=True)])
+    before = [p.get_value() for p in second.algorithm.parameters]
+    log = second.log
+    with pytest.raises(SerializationError, match="'_pkl'"):
+        second.extensions[0].load_to(second)
+    assert second.log is log
+    for parameter, value in zip(second.algorithm.parameters, before):
+        numpy.testing.assert_array_equal(parameter.get_value(), value)
+
+
+def test_load_refuses_a_file_lacking_parameters_unless_partial(tmp_path):
+    path = str(tmp_path / 'weights.tar')
+    first = make_loop([])
+    weights = first.algorithm.parameters[0]
+    weights.set_value(weights.get_value() + 1)
+    dump(None, path, parameters=[weights])
+    second = make_loop([Load(path)])
+    with pytest.raises(SerializationError,
+                       match=r'lacks 1 of the model\'s 2 parameters: b; '
+                             r'give allow_partial=True'):
+        second.extensions[0].load_to(second)
+    assert not second.algorithm.parameters[0].get_value().any()
+    third = make_loop([Load(path, allow_partial=True)])
+    third.extensions[0].load_to(third)
+    numpy.testing.assert_array_equal(
+        third.algorithm.parameters[0].get_value(), weights.get_value())
