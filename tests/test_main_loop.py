@@ -20,8 +20,9 @@ from blocks.model import Model
 from blocks.monitoring.aggregation import mean
 from blocks.serialization import load, load_parameters
 
-from training_helpers import (CountingAlgorithm, ListStream, counting_stream,
-                              regression_model, regression_stream)
+from tests.training_helpers import (CountingAlgorithm, ListStream,
+                                    counting_stream, regression_model,
+                                    regression_stream)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -305,13 +306,12 @@ def test_resume_in_a_fresh_process_is_exact(tmp_path):
 
 INTERRUPT_SCRIPT = textwrap.dedent("""
     import sys
-    sys.path.insert(0, sys.argv[2])
     from blocks.algorithms import GradientDescent, Scale
     from blocks.extensions import Printing
     from blocks.extensions.saveload import Checkpoint
     from blocks.main_loop import MainLoop
     from blocks.model import Model
-    from training_helpers import regression_model, regression_stream
+    from tests.training_helpers import regression_model, regression_stream
     cost, parameters, _, _ = regression_model()
     loop = MainLoop(GradientDescent(cost=cost, parameters=parameters,
                                     step_rule=Scale(0.001)),
@@ -325,12 +325,11 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
 
 
 def test_sigint_finishes_the_batch_saves_and_returns(tmp_path):
-    script = tmp_path / 'interrupt.py'
-    script.write_text(INTERRUPT_SCRIPT)
     path = tmp_path / 'interrupted.tar'
+    # Run with -c from the repository root, so that the script imports
+    # tests.training_helpers as a package module.
     process = subprocess.Popen(
-        [sys.executable, str(script), str(path),
-         os.path.join(REPO, 'tests')],
+        [sys.executable, '-c', INTERRUPT_SCRIPT, str(path)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in process.stdout:

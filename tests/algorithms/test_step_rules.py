@@ -15,8 +15,10 @@ from blocks.roles import (ALGORITHM_BUFFER, ALGORITHM_HYPERPARAMETER,
                           has_roles)
 from blocks.utils import shared_floatx
 
+from tests.tolerances import TOLERANCE
+
 FLOATX = pytensor.config.floatX
-RTOL = 1e-4 if FLOATX == 'float32' else 1e-10
+RTOL = TOLERANCE.rtol
 
 
 def make_parameters(rng):

@@ -20,8 +20,10 @@ from blocks.roles import (BATCH_NORM_MINIBATCH_ESTIMATE, BATCH_NORM_OFFSET,
                           BATCH_NORM_SCALE_PARAMETER,
                           BATCH_NORM_SHIFT_PARAMETER, has_roles)
 
+from tests.tolerances import TOLERANCE
+
 floatX = pytensor.config.floatX
-ATOL = 1e-3 if floatX == 'float32' else 1e-7
+ATOL = TOLERANCE.atol
 
 
 def numpy_normalize(data, axes, epsilon=1e-4):

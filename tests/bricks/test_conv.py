@@ -23,8 +23,10 @@ from blocks.graph.bn import batch_normalization
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.roles import BIAS, FILTER, has_roles
 
+from tests.tolerances import TOLERANCE
+
 floatX = pytensor.config.floatX
-RTOL = 1e-4 if floatX == 'float32' else 1e-10
+RTOL = TOLERANCE.rtol
 rng = numpy.random.RandomState(1234)
 
 

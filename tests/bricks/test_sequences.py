@@ -10,11 +10,6 @@ from blocks.initialization import Constant, IsotropicGaussian
 from blocks.roles import WEIGHT
 
 
-@pytest.fixture
-def numpy_rng():
-    return numpy.random.RandomState(123)
-
-
 def test_sequence_accepts_applications_and_bricks():
     tanh = Tanh()
     sequence = Sequence([tanh.apply, Rectifier(), tanh])

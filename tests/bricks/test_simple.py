@@ -12,11 +12,6 @@ from blocks.initialization import Constant, IsotropicGaussian
 from blocks.roles import BIAS, WEIGHT, has_roles
 
 
-@pytest.fixture
-def numpy_rng():
-    return numpy.random.RandomState(123)
-
-
 def reference_log_softmax(x):
     shifted = x - x.max(axis=-1, keepdims=True)
     return shifted - numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))

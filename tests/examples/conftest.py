@@ -1,17 +1,10 @@
-"""Fixtures of the example tests: the repository root on the import path
-(the examples are not installed) and a tiny MNIST."""
-import os
-import sys
-
+"""Fixtures of the example tests: a tiny MNIST. The examples are not
+installed; they import from the repository root, which pytest puts on the
+import path because ``tests`` is a package."""
 import numpy
 import pytest
 
 from blocks.data.idx import write_idx
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 TINY_SIZES = {'train': 120, 'test': 40}
 FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),

@@ -15,7 +15,7 @@ from blocks.extensions.stopping import (EarlyStopping,
 from blocks.extensions.training import SharedVariableModifier, TrackTheBest
 from blocks.main_loop import MainLoop
 
-from training_helpers import CountingAlgorithm, counting_stream
+from tests.training_helpers import CountingAlgorithm, counting_stream
 
 
 def run(extensions, num_batches=4, stream=None, **finish):

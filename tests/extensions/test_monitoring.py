@@ -9,9 +9,9 @@ from blocks.extensions.monitoring import (DataStreamMonitoring,
 from blocks.main_loop import MainLoop
 from blocks.monitoring.aggregation import MonitoredQuantity, mean
 
-from training_helpers import (CountingAlgorithm, counting_stream,
-                              regression_data, regression_model,
-                              regression_stream)
+from tests.training_helpers import (CountingAlgorithm, counting_stream,
+                                    regression_data, regression_model,
+                                    regression_stream)
 
 
 class BatchSizes(MonitoredQuantity):

@@ -13,7 +13,7 @@ from blocks.model import Model
 from blocks.serialization import (SerializationError, dump, load,
                                   load_parameters)
 
-from training_helpers import regression_model, regression_stream
+from tests.training_helpers import regression_model, regression_stream
 
 
 def make_loop(extensions, epochs=1):

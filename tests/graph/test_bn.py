@@ -20,8 +20,10 @@ from blocks.initialization import Constant, IsotropicGaussian
 from blocks.model import Model
 from blocks.serialization import dump, load_parameters
 
+from tests.tolerances import TOLERANCE
+
 floatX = pytensor.config.floatX
-ATOL = 1e-3 if floatX == 'float32' else 1e-7
+ATOL = TOLERANCE.atol
 
 
 def matrix(name='x'):

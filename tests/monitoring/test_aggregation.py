@@ -10,7 +10,7 @@ from blocks.monitoring.aggregation import (
     Perplexity, mean, take_last)
 from blocks.monitoring.evaluators import DatasetEvaluator
 
-from training_helpers import ListStream
+from tests.training_helpers import ListStream
 
 FLOATX = pytensor.config.floatX
 

@@ -1,0 +1,31 @@
+"""Fixtures shared by the whole test suite.
+
+``tests`` is a package, so its modules import each other by their full
+name (``from tests.training_helpers import ...``) and pytest puts the
+repository root, and with it ``examples``, on the import path.
+"""
+import numpy
+import pytest
+
+from tests.tolerances import TOLERANCE
+
+
+@pytest.fixture
+def rng():
+    """A NumPy generator with a fixed seed: every test draws the same
+    data on every run."""
+    return numpy.random.default_rng(1234)
+
+
+@pytest.fixture
+def numpy_rng():
+    """A seeded legacy ``RandomState``, the generator type the
+    initialization schemes take."""
+    return numpy.random.RandomState(123)
+
+
+@pytest.fixture
+def tolerance():
+    """``(rtol, atol)`` of comparisons with a NumPy reference, by
+    ``pytensor.config.floatX``."""
+    return TOLERANCE
