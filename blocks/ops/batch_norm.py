@@ -466,9 +466,13 @@ class BatchNormalizationTrainGrad(Op):
                  if not isinstance(grad.type, DisconnectedType)]
         if not pairs:
             return [pt.zeros_like(value) for value in inputs]
-        grads = pytensor.gradient.pullback(
-            [expression for expression, _ in pairs], stand_ins,
-            [grad for _, grad in pairs], disconnected_inputs='ignore')
+        # One scalar, not known gradients on the expressions: g_scale and
+        # g_shift are also terms of g_x, and a known gradient would hide
+        # the part that flows to them through g_x.
+        projection = sum((expression * grad).sum()
+                         for expression, grad in pairs)
+        grads = pytensor.grad(projection, stand_ins,
+                              disconnected_inputs='ignore')
         return clone_replace(grads, replace=dict(zip(stand_ins, inputs)))
 
 
