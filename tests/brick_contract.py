@@ -6,7 +6,8 @@ applications and what to expect; :func:`check_brick` then checks, in
 order:
 
 1. allocation: the parameters of the brick and of its descendants exist,
-   hold NaN, and have the expected number of each role; the persistent
+   hold NaN (but for those of :data:`PRESET_ROLES`), and have the
+   expected number of each role; the persistent
    variables are the parameters plus the expected others (population
    statistics, say);
 2. initialization: every parameter is finite afterwards;
@@ -33,9 +34,15 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
+from blocks.roles import INITIAL_STATE, has_roles
+
 # The checks compare a brick with itself, not with a reference; the
 # cheapest compile mode is enough.
 MODE = 'FAST_COMPILE'
+
+#: Roles of parameters that allocation fills with their starting value
+#: instead of NaN: trainable initial states start at zero, as in Blocks.
+PRESET_ROLES = (INITIAL_STATE,)
 
 
 @dataclass
@@ -144,6 +151,8 @@ def check_allocation(case, brick):
     assert _role_counts(parameters) == Counter(case.parameters), (
         '{}: parameters by role'.format(brick.path))
     for parameter in _shared(parameters):
+        if has_roles(parameter, PRESET_ROLES):
+            continue
         assert numpy.isnan(parameter.get_value()).all(), (
             '{}: {} is not NaN before initialization'.format(
                 brick.path, parameter.name))

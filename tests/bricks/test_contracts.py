@@ -29,11 +29,14 @@ from blocks.bricks.cost import (AbsoluteError, BinaryCrossEntropy,
                                 MisclassificationRate, SquaredError)
 from blocks.bricks.lookup import LookupTable
 from blocks.bricks.parallel import Distribute, Fork, Merge, Parallel
+from blocks.bricks.recurrent import (LSTM, BaseRecurrent, GatedRecurrent,
+                                     SimpleRecurrent)
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.roles import (BATCH_NORM_POPULATION_MEAN,
                           BATCH_NORM_POPULATION_STDEV,
                           BATCH_NORM_SCALE_PARAMETER,
-                          BATCH_NORM_SHIFT_PARAMETER, BIAS, FILTER, WEIGHT)
+                          BATCH_NORM_SHIFT_PARAMETER, BIAS, FILTER,
+                          INITIAL_STATE, WEIGHT)
 
 from tests.brick_contract import BrickCase, check_brick
 
@@ -53,7 +56,7 @@ def twice(counts):
 
 #: Base classes: they define no application of their own to check.
 ABSTRACT = {Brick, Activation, Feedforward, Initializable, LinearLike,
-            Random, Cost, CostMatrix, Pooling}
+            Random, Cost, CostMatrix, Pooling, BaseRecurrent}
 
 ACTIVATIONS = [Identity, Tanh, Logistic, Softplus, Rectifier,
                LeakyRectifier]
@@ -147,6 +150,16 @@ CASES = [
               by_name=True, wrong_ndim=0),
     BrickCase(Merge, lambda: Merge(['a', 'b'], [2, 3], 4, **INIT),
               {'a': (2, 2), 'b': (2, 3)}, {WEIGHT: 2}, wrong_ndim=0),
+    # recurrent: (time, batch, features) sequences
+    BrickCase(SimpleRecurrent, lambda: SimpleRecurrent(3, Tanh(), **INIT),
+              {'inputs': (4, 2, 3)}, {WEIGHT: 1, INITIAL_STATE: 1},
+              wrong_ndim=2),
+    BrickCase(LSTM, lambda: LSTM(2, **INIT), {'inputs': (4, 2, 8)},
+              {WEIGHT: 4, INITIAL_STATE: 2}, wrong_ndim=2),
+    BrickCase(GatedRecurrent, lambda: GatedRecurrent(2, **INIT),
+              {'inputs': (4, 2, 2), 'gate_inputs': (4, 2, 4),
+               'mask': numpy.ones((4, 2), dtype=pytensor.config.floatX)},
+              {WEIGHT: 2, INITIAL_STATE: 1}, by_name=True, wrong_ndim=2),
 ]
 
 
