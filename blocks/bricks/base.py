@@ -104,6 +104,14 @@ def lazy(allocation=None, initialization=None):
 
         @wraps(init)
         def wrapped_init(self, *args, **kwargs):
+            positional = list(signature.parameters)[1:len(args) + 1]
+            twice = [name for name in positional if name in kwargs]
+            if twice:
+                # Blocks raised ValueError here, where Python's own message
+                # would be a TypeError
+                raise ValueError('{}: {} given both by position and by '
+                                 'keyword'.format(type(self).__name__,
+                                                  ', '.join(twice)))
             given = signature.bind_partial(self, *args, **kwargs).arguments
             for names, placeholder in ((allocation, NoneAllocation),
                                        (initialization, NoneInitialization)):
@@ -168,7 +176,8 @@ class Brick(Annotation):
     Attributes
     ----------
     parameters : list of shared variables
-        Created by :meth:`allocate`.
+        Created by :meth:`allocate`; as in Blocks, the attribute does not
+        exist before (reading it raises AttributeError).
     children, parents : list of :class:`Brick`
     allocated, initialized : bool
     allocation_config_pushed, initialization_config_pushed : bool
@@ -187,6 +196,14 @@ class Brick(Annotation):
     """
     allocation_args = []
     initialization_args = []
+    #: Class decorators applied to every subclass that lists them in its
+    #: own body, as Blocks' ``decorators = [WithExtraDims()]``
+    decorators = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for decorator in cls.__dict__.get('decorators', []):
+            decorator(cls)
 
     def __init__(self, name=None, children=None):
         super().__init__()
@@ -194,7 +211,6 @@ class Brick(Annotation):
                      else self.__class__.__name__.lower())
         self.parents = []
         self.children = Children(self, children or [])
-        self.parameters = Parameters(self)
         self.allocated = False
         self.allocation_config_pushed = False
         self.initialized = False
@@ -211,6 +227,20 @@ class Brick(Annotation):
                 del old[:]
             value = Children(self, value)
         super().__setattr__(name, value)
+
+    @property
+    def parameters(self):
+        try:
+            return self.__dict__['parameters']
+        except KeyError:
+            raise AttributeError(
+                '{}: parameters do not exist before allocation; call '
+                'allocate() (applying the brick allocates it)'.format(
+                    self.path)) from None
+
+    @parameters.setter
+    def parameters(self, value):
+        self.__dict__['parameters'] = value
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -268,7 +298,8 @@ class Brick(Annotation):
         saved model must keep: its parameters, plus state that is not
         trained by gradient descent, such as batch normalization's
         population statistics."""
-        return [var for var in self.parameters if hasattr(var, 'get_value')]
+        return [var for var in self.__dict__.get('parameters', [])
+                if hasattr(var, 'get_value')]
 
     # Dimensions
 
@@ -551,6 +582,16 @@ class Application:
 
     def __set_name__(self, owner, name):
         self.owner = owner
+
+    def __setattr__(self, name, value):
+        # A property is computed for each brick: setting it here would
+        # only hide it (Blocks raised AttributeError too).
+        if name in self.__dict__.get('properties', ()):
+            raise AttributeError(
+                '{} of application {} is a property computed for each '
+                'brick; it cannot be set on the application itself'.format(
+                    name, self.__dict__.get('name')))
+        super().__setattr__(name, value)
 
     def __reduce__(self):
         return getattr, (self.owner, self.name)

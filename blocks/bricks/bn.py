@@ -475,7 +475,7 @@ class BatchNormalizedMLP(MLP):
                                                  activations)):
             methods = [bn.apply]
             if activation is not None:
-                methods.append(activation.apply)
+                methods.append(activation)  # a brick or an application
             wrapped.append(Sequence(methods,
                                     name='batch_norm_activation_{}'.format(i)))
         self._conserve_memory = conserve_memory

@@ -18,7 +18,8 @@ import numbers
 
 import pytensor.tensor as pt
 
-from blocks.bricks.base import Brick, NoneAllocation, application, lazy
+from blocks.bricks.base import (BoundApplication, Brick, NoneAllocation,
+                                application, lazy)
 from blocks.bricks.checks import check_input
 from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
                                       LinearLike)
@@ -221,8 +222,9 @@ class Convolutional(LinearLike):
         if None in output:
             raise ValueError(
                 '{}: untied biases need the output size, but it is {} '
-                '(image_size {}); give image_size, or use tied_biases=True '
-                'for images of varying size'.format(
+                '(image_size {}), so Cannot infer bias size; give '
+                'image_size, or use tied_biases=True for images of varying '
+                'size'.format(
                     self.path, output, self.image_size))
         return output
 
@@ -503,6 +505,13 @@ class Pooling(Initializable, Feedforward):
     def num_output_channels(self):
         return self.num_channels
 
+    def __setstate__(self, state):
+        # Pooling bricks pickled before these settings existed pooled with
+        # partial windows at the edges and no padding (as Blocks' did).
+        defaults = {'ignore_border': False, 'padding': (0, 0), 'step': None,
+                    '_input_dim': (None,) * 3}
+        super().__setstate__(dict(defaults, **state))
+
     def _pooled_size(self, input_dim):
         try:
             return pool_output_shape(
@@ -664,17 +673,33 @@ class ConvolutionalSequence(Sequence, Initializable, Feedforward):
     def __init__(self, layers, num_channels, batch_size=None,
                  image_size=None, border_mode=None, tied_biases=None,
                  **kwargs):
-        self.layers = list(layers)
+        # As in Blocks, a layer may be given as an application
+        # (``pooling.apply``); the layer is its brick.
+        layers = list(layers)
+        self.layers = [layer.brick if isinstance(layer, BoundApplication)
+                       else layer for layer in layers]
         self.num_channels = num_channels
         self.batch_size = batch_size
         self.image_size = image_size
         self.border_mode = border_mode
         self.tied_biases = tied_biases
-        super().__init__(self.layers, **kwargs)
+        super().__init__(layers, **kwargs)
 
     def _input_image_size(self):
         return (None, None) if self.image_size is None \
             else _as_tuple(self.image_size)
+
+    def _push_layer_settings(self):
+        """batch_size, and border_mode and tied_biases when given: the
+        settings that do not depend on the input's geometry."""
+        for layer in self.layers:
+            if isinstance(layer, Activation):
+                continue
+            for name in ('batch_size', 'border_mode', 'tied_biases'):
+                value = getattr(self, name)
+                if _defines(layer, name) and (value is not None
+                                              or name == 'batch_size'):
+                    setattr(layer, name, value)
 
     def _configure(self, layer, num_channels, image_size):
         missing = [name for name in ('image_size', 'num_channels',
@@ -685,16 +710,26 @@ class ConvolutionalSequence(Sequence, Initializable, Feedforward):
                 '{}: layer {} is neither convolutional nor an activation: '
                 'it lacks {}'.format(self.path, layer.path,
                                      ', '.join(missing)))
-        for name in ('batch_size', 'border_mode', 'tied_biases'):
-            value = getattr(self, name)
-            if _defines(layer, name) and (value is not None
-                                          or name == 'batch_size'):
-                setattr(layer, name, value)
         layer.image_size = image_size
         layer.num_channels = num_channels
 
+    def push_allocation_config(self):
+        """Push the configuration to the layers. As in Blocks, the
+        settings that need no geometry (``border_mode`` ...) reach them even
+        while ``num_channels`` is not known; the rest waits for it, and
+        :meth:`allocate` reports it missing."""
+        self._push_layer_settings()
+        if self.num_channels is NoneAllocation:
+            return
+        super().push_allocation_config()
+
+    def allocate(self):
+        self._check_config(['num_channels'], NoneAllocation, 'allocation')
+        super().allocate()
+
     def _push_allocation_config(self):
         super()._push_allocation_config()
+        self._push_layer_settings()
         num_channels = self.num_channels
         image_size = self._input_image_size()
         for layer in self.layers:
@@ -722,6 +757,8 @@ class ConvolutionalSequence(Sequence, Initializable, Feedforward):
             return (self.num_channels,) + self._input_image_size()
         if name == 'output':
             if not self.allocation_config_pushed:
+                self._check_config(['num_channels'], NoneAllocation,
+                                   'allocation')
                 self.push_allocation_config()
             layer = self._last_shaping_layer()
             if layer is None:

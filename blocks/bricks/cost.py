@@ -134,11 +134,25 @@ class CategoricalCrossEntropy(Cost):
     """
     @application(outputs=['cost'])
     def apply(self, y, y_hat):
-        """The mean cross-entropy between the labels and `y_hat`."""
+        """The mean cross-entropy between the labels and `y_hat`. As with
+        Theano's ``categorical_crossentropy``, `y_hat` may also be a vector
+        (one example) with `y` its integer label or target probabilities.
+        """
+        if getattr(y_hat, 'ndim', None) == 1:
+            return self._single_example_cost(y, y_hat)
         _check_labels(self, y, y_hat, allow_one_hot=True)
         if y.ndim == 2:
             return -(y * pt.log(y_hat)).sum(axis=1).mean()
         return -pt.log(y_hat[pt.arange(y.shape[0]), y]).mean()
+
+
+    def _single_example_cost(self, y, y_hat):
+        if y.ndim == 0:
+            check_input(self, y, ndim=0, dtype_kind='int', name='y')
+            return -pt.log(y_hat[y])
+        check_input(self, y, ndim=1, dims={0: y_hat.type.shape[0]},
+                    dtype_kind='number', name='y')
+        return -(y * pt.log(y_hat)).sum()
 
 
 class MisclassificationRate(Cost):

@@ -174,11 +174,13 @@ class LinearLike(Initializable):
         return self.parameters[1]
 
     def _initialize(self):
-        # Parameters that are not shared variables (constants) stay as they
-        # are; this lets subclasses replace a parameter by a constant.
+        # The parameters themselves, not W and b: as in Blocks, a subclass
+        # may redefine W or b as an expression of its parameter (a
+        # normalized weight, say). Parameters that are not shared
+        # variables (constants) stay as they are.
         if self.use_bias:
-            self.initialize_with(self.b, 'biases_init')
-        self.initialize_with(self.W, 'weights_init')
+            self.initialize_with(self.parameters[1], 'biases_init')
+        self.initialize_with(self.parameters[0], 'weights_init')
 
 
 class Random(Brick):

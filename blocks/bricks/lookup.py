@@ -68,8 +68,16 @@ class LookupTable(Initializable, Feedforward):
 
     @property
     def input_dim(self):
-        """Indices are scalars: 0."""
+        """Indices are scalars: 0. As in Blocks, a parent may set it, to 0
+        only."""
         return 0
+
+    @input_dim.setter
+    def input_dim(self, value):
+        if value != 0:
+            raise ValueError('{}: the input of a LookupTable is integer '
+                             'indices, so its input_dim is 0, not '
+                             '{!r}'.format(self.path, value))
 
     @property
     def output_dim(self):

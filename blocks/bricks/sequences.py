@@ -94,11 +94,14 @@ class MLP(FeedforwardSequence, Initializable):
 
     Parameters
     ----------
-    activations : list of bricks or None
-        The activation after each layer; ``None`` means no activation.
+    activations : list of bricks, applications or None
+        The activation after each layer (a brick stands for its ``apply``);
+        ``None`` means no activation.
     dims : list of int
         ``[input_dim, hidden_1, ..., output_dim]``; one more than the
-        number of activations.
+        number of activations by allocation time. As in Blocks it is only
+        checked then, so a parent may complete it first (a convolutional
+        network prepends the size of its flattened feature maps).
     prototype : :class:`~blocks.bricks.Linear`, optional
         The layer brick; deep copies of it are made for each layer
         (``Linear`` by default).
@@ -142,7 +145,7 @@ class MLP(FeedforwardSequence, Initializable):
                                      self.activations):
             application_methods.append(layer.apply)
             if activation is not None:
-                application_methods.append(activation.apply)
+                application_methods.append(activation)
         super().__init__(application_methods, **kwargs)
         self.dims = dims
 
@@ -157,12 +160,7 @@ class MLP(FeedforwardSequence, Initializable):
         if isinstance(dims, LazyNone) or dims is None:
             self._dims = NoneAllocation
             return
-        dims = list(dims)
-        if len(dims) != len(self.activations) + 1:
-            raise ValueError('{}: {} activations need {} dims, got {}'.format(
-                self.path, len(self.activations), len(self.activations) + 1,
-                dims))
-        self._dims = dims
+        self._dims = list(dims)
 
     def _dims_or_placeholders(self):
         if isinstance(self.dims, LazyNone):
@@ -190,6 +188,10 @@ class MLP(FeedforwardSequence, Initializable):
         self._dims_or_placeholders()[-1] = value
 
     def _push_allocation_config(self):
+        if len(self.dims) != len(self.activations) + 1:
+            raise ValueError('{}: {} activations need {} dims, got {}'.format(
+                self.path, len(self.activations), len(self.activations) + 1,
+                self.dims))
         missing = [i for i, dim in enumerate(self.dims)
                    if dim is None or isinstance(dim, LazyNone)]
         if missing:

@@ -292,9 +292,12 @@ class Softmax(Brick):
     """The softmax over the last axis of a matrix, and its cross-entropy.
 
     All three applications take a matrix ``x`` of unnormalized log
-    probabilities (one row per example) and are numerically stable: logits
-    of +-1000 give finite values and gradients. For inputs with more axes,
-    use :class:`NDimensionalSoftmax`.
+    probabilities (one row per example), or a vector for a single example,
+    and are numerically stable: logits of +-1000 give finite values and
+    gradients. For inputs with more axes, use :class:`NDimensionalSoftmax`.
+    (Theano's softmax turned a vector into a one-row matrix, with a
+    deprecation warning announcing this behaviour; here a vector stays a
+    vector.)
 
     Examples
     --------
@@ -305,7 +308,7 @@ class Softmax(Brick):
 
     """
     def _check_logits(self, x, name='input_'):
-        check_input(self, x, ndim=2, name=name)
+        check_input(self, x, ndim=(1, 2), name=name)
 
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):
@@ -341,14 +344,16 @@ class Softmax(Brick):
 
         """
         self._check_logits(x, name='x')
-        if y.ndim == 1:
-            check_input(self, y, ndim=1, dims={0: x.type.shape[0]},
+        log_probs = self._log_softmax(x)
+        if y.ndim == x.ndim - 1:
+            check_input(self, y, ndim=x.ndim - 1, dims={0: x.type.shape[0]},
                         dtype_kind='int', name='y')
-            log_probs = self._log_softmax(x)
+            if x.ndim == 1:
+                return -log_probs[y]
             return -log_probs[pt.arange(y.shape[0]), y]
-        check_input(self, y, ndim=2, dims=dict(enumerate(x.type.shape)),
+        check_input(self, y, ndim=x.ndim, dims=dict(enumerate(x.type.shape)),
                     dtype_kind='number', name='y')
-        return -(y * self._log_softmax(x)).sum(axis=1)
+        return -(y * log_probs).sum(axis=-1)
 
 
 @WithExtraDims('apply', 'log_probabilities', 'categorical_cross_entropy')

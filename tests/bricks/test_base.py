@@ -568,3 +568,65 @@ def test_each_thread_has_its_own_call_stack():
         pt.vector('x'))
     assert get_brick(output).name == 'threadedbuilder'
     assert Application.call_stack == []
+
+
+class Configured(Brick):
+    @lazy(allocation=['size'])
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def _allocate(self):
+        self.parameters.append(shared_floatx_nans((self.size,), name='v'))
+
+    @application(inputs=['x'], outputs=['y'])
+    def apply(self, x):
+        return x
+
+    @apply.property('everything')
+    def apply_everything(self):
+        return self.apply.inputs + self.apply.outputs
+
+
+def test_lazy_argument_given_twice_raises_value_error():
+    with pytest.raises(ValueError, match='Configured: size given both by '
+                       'position and by keyword'):
+        Configured(3, size=3)
+
+
+def test_parameters_exist_from_allocation_on():
+    brick = Configured(2, name='late')
+    assert not hasattr(brick, 'parameters')
+    with pytest.raises(AttributeError, match='/late: parameters do not exist '
+                       'before allocation'):
+        brick.parameters
+    assert brick.persistent_variables == []
+    brick.allocate()
+    assert [p.name for p in brick.parameters] == ['v']
+
+
+def test_application_properties_cannot_be_set_on_the_class():
+    assert Configured(1).apply.everything == ['x', 'y']
+    with pytest.raises(AttributeError, match='everything of application '
+                       'apply is a property'):
+        Configured.apply.everything = ['w']
+    brick = Configured(1)
+    brick.apply.inputs = ['x', 'z']  # per-brick values stay settable
+    assert brick.apply.everything == ['x', 'z', 'y']
+    assert Configured(1).apply.inputs == ['x']
+
+
+def test_decorators_class_attribute_applies_to_the_subclass():
+    seen = []
+
+    def record(cls):
+        seen.append(cls.__name__)
+        return cls
+
+    class Decorated(Configured):
+        decorators = [record]
+
+    class Inheriting(Decorated):
+        pass
+
+    assert seen == ['Decorated']  # listed in its own body only

@@ -681,3 +681,40 @@ def test_bn_sequence_training(bn_sequence_results):
         all_training, numpy_pool(numpy_normalize(pooled, (0,)), (2, 2),
                                  (1, 1)),
         rtol=1e-5, atol=1e-5)
+
+
+def test_pooling_unpickled_without_newer_settings_gets_old_defaults():
+    pool = MaxPooling((2, 2), name='pool')
+    for name in ('ignore_border', 'padding', 'step', '_input_dim'):
+        del pool.__dict__[name]  # as pickled before these settings existed
+    loaded = pickle.loads(pickle.dumps(pool))
+    assert loaded.mode == 'max'
+    assert loaded.ignore_border is False and loaded.padding == (0, 0)
+    assert loaded.step is None and loaded.input_dim == (None,) * 3
+    x = pt.matrix('x')
+    # partial windows kept, as Blocks' old pooling did
+    assert loaded.apply(x).eval({x: numpy.ones((3, 3))}).shape == (2, 2)
+
+
+def test_sequence_takes_applications_and_pushes_border_mode_early():
+    pool = MaxPooling((2, 2))
+    layers = [Convolutional(border_mode='full'), Convolutional(),
+              Rectifier(), pool.apply]
+    sequence = ConvolutionalSequence(layers)
+    assert sequence.layers[-1] is pool and pool in sequence.children
+    sequence.push_allocation_config()  # no num_channels, no filter sizes
+    assert [sequence.layers[i].border_mode for i in (0, 1)] == ['full',
+                                                               'valid']
+    everywhere = ConvolutionalSequence(layers, border_mode='half')
+    everywhere.push_allocation_config()
+    assert [everywhere.layers[i].border_mode for i in (0, 1)] == ['half',
+                                                                 'half']
+    with pytest.raises(ValueError, match='allocation config not set: '
+                                         'num_channels'):
+        everywhere.get_dim('output')
+
+
+def test_untied_biases_without_image_size_use_blocks_phrase():
+    conv = Convolutional((3, 3), 2, num_channels=1, tied_biases=False)
+    with pytest.raises(ValueError, match='Cannot infer bias size'):
+        conv.allocate()

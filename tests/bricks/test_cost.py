@@ -88,3 +88,20 @@ def test_cost_errors():
         AbsoluteError().apply(pt.vector('y'), pt.vector('y_hat'))
     with pytest.raises(ValueError, match='top_k >= 1'):
         MisclassificationRate(top_k=0)
+
+
+def test_categorical_cross_entropy_of_one_example():
+    from blocks.bricks.cost import CategoricalCrossEntropy
+    probabilities = pt.vector('p')
+    value = numpy.array([0.2, 0.5, 0.3], dtype=probabilities.dtype)
+    cost = CategoricalCrossEntropy()
+    label = pt.lscalar('label')
+    numpy.testing.assert_allclose(
+        cost.apply(label, probabilities).eval(
+            {label: 1, probabilities: value}), -numpy.log(0.5), rtol=1e-6)
+    targets = pt.vector('targets')
+    numpy.testing.assert_allclose(
+        cost.apply(targets, probabilities).eval(
+            {targets: numpy.array([0.5, 0, 0.5], dtype=value.dtype),
+             probabilities: value}),
+        -(0.5 * numpy.log(0.2) + 0.5 * numpy.log(0.3)), rtol=1e-6)

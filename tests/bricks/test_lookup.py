@@ -29,3 +29,11 @@ def test_lookup_table_lazy_and_errors():
     with pytest.raises(TypeError, match='/words: indices expected an int '
                        'tensor, got float64 tensor ids'):
         table.apply(pt.vector('ids'))
+
+
+def test_input_dim_can_be_set_to_zero_only():
+    table = LookupTable(length=4, dim=2, name='table')
+    table.input_dim = 0  # what a parent pushes, as in Blocks
+    assert table.input_dim == 0
+    with pytest.raises(ValueError, match='/table: .* input_dim is 0, not 5'):
+        table.input_dim = 5

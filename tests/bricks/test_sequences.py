@@ -70,9 +70,11 @@ def test_mlp_pushes_initialization():
 
 
 def test_mlp_errors():
-    with pytest.raises(ValueError, match='2 activations need 3 dims, got '
-                       r'\[1, 2\]'):
-        MLP([Tanh(), Tanh()], [1, 2])
+    # checked at allocation, as in Blocks: a parent may complete dims
+    short = MLP([Tanh(), Tanh()], [1, 2], name='short')
+    with pytest.raises(ValueError, match='/short: 2 activations need 3 '
+                       r'dims, got \[1, 2\]'):
+        short.allocate()
     mlp = MLP([Tanh(), Tanh()], name='net')
     mlp.input_dim = 3
     with pytest.raises(ValueError, match='/net: allocation config not set: '
@@ -85,3 +87,19 @@ def test_mlp_errors():
     with pytest.raises(ValueError, match=r'/net/linear_0: input_ expected '
                        r'.*shape \(\.\.\., 3\)'):
         mlp.apply(pt.matrix('x', shape=(1, 5)))
+
+
+def test_mlp_dims_completed_before_allocation_and_bound_activations():
+    """The blocks-examples LeNet builds ``MLP(activations, dims)`` with the
+    input dimension missing and prepends it at allocation."""
+    mlp = MLP([Tanh().apply, None], [3, 2], weights_init=Constant(1),
+              biases_init=Constant(0))
+    mlp.dims = [4] + mlp.dims
+    mlp.initialize()
+    assert [layer.input_dim for layer in mlp.linear_transformations] == [4, 3]
+    x = pt.matrix('x')
+    value = numpy.ones((1, 4), dtype=x.dtype)
+    numpy.testing.assert_allclose(
+        mlp.apply(x).eval({x: value}),
+        numpy.tanh(value @ numpy.ones((4, 3))) @ numpy.ones((3, 2)),
+        rtol=1e-6)

@@ -185,7 +185,7 @@ def test_softmax_cross_entropy_gradients(numpy_rng):
 def test_softmax_rejects_bad_inputs():
     softmax = Softmax()
     with pytest.raises(ValueError, match=r'/softmax: input_ expected a float '
-                       'tensor with ndim 2, got float64 tensor x3'):
+                       'tensor with ndim 1 or 2, got float64 tensor x3'):
         softmax.apply(pt.tensor3('x3'))
     x = pt.matrix('x', shape=(4, 3))
     with pytest.raises(TypeError, match='/softmax: y expected an int tensor '
@@ -242,3 +242,24 @@ def test_check_input_positive_axes_and_any_dtype():
         check_input(brick, numpy.ones(3))
     with pytest.raises(ValueError, match='dtype_kind'):
         check_input(brick, images, dtype_kind='complex')
+
+
+def test_softmax_of_a_single_example_vector():
+    x = pt.vector('x')
+    value = numpy.array([0.5, -1.0, 2.0], dtype=x.dtype)
+    expected = numpy.exp(value) / numpy.exp(value).sum()
+    softmax = Softmax()
+    numpy.testing.assert_allclose(softmax.apply(x).eval({x: value}),
+                                  expected, rtol=1e-6)
+    numpy.testing.assert_allclose(
+        softmax.log_probabilities(x).eval({x: value}), numpy.log(expected),
+        rtol=1e-6)
+    label = pt.lscalar('label')
+    numpy.testing.assert_allclose(
+        softmax.categorical_cross_entropy(label, x).eval(
+            {x: value, label: 2}), -numpy.log(expected[2]), rtol=1e-6)
+    targets = pt.vector('targets')
+    numpy.testing.assert_allclose(
+        softmax.categorical_cross_entropy(targets, x).eval(
+            {x: value, targets: numpy.array([0, 1, 0], dtype=x.dtype)}),
+        -numpy.log(expected[1]), rtol=1e-6)

@@ -77,3 +77,18 @@ def test_wrapping_errors_and_pickling():
         WithExtraDims('missing')(PairwiseProduct)
     copy = pickle.loads(pickle.dumps(PairwiseProduct()))
     assert copy.apply.outputs == ['product', 'row_sum']
+
+
+def test_decorators_attribute_as_in_blocks():
+    class RowSums(Brick):
+        decorators = [WithExtraDims()]
+
+        @application(inputs=['x'], outputs=['y'])
+        def apply(self, x):
+            check_input(self, x, ndim=2, name='x')
+            return x.sum(axis=1)
+
+    x = pt.tensor3('x')
+    value = numpy.arange(24, dtype=x.dtype).reshape(2, 3, 4)
+    result = RowSums().apply(x, extra_ndim=1).eval({x: value})
+    numpy.testing.assert_allclose(result, value.sum(axis=2))
