@@ -17,12 +17,14 @@ Examples
 1
 
 """
+import difflib
 import os
 import tempfile
+import warnings
 
 import yaml
 
-__all__ = ['config', 'ConfigurationError', 'Configuration']
+__all__ = ['config', 'ConfigurationError', 'Configuration', 'NOT_SET']
 
 
 class ConfigurationError(Exception):
@@ -88,6 +90,11 @@ SETTINGS = {
 }
 
 
+#: The default of :meth:`Configuration.add_config` meaning "no default"
+NOT_SET = object()
+_PROGRAM = 'the program'
+
+
 class Configuration:
     """The resolved settings, readable and writable as attributes.
 
@@ -99,22 +106,76 @@ class Configuration:
     user_file : str, optional
         The per-user YAML file; ``~/.blocksrc`` by default.
 
+    Notes
+    -----
+    A key of a YAML file that is no setting (yet) is kept, with a warning:
+    an extension may add it later with :meth:`add_config`, as in Blocks,
+    and the file's value then applies.
+
+    Examples
+    --------
+    >>> conf = Configuration(environ={}, user_file='/nonexistent')
+    >>> conf.add_config('plot_url', type_=str, default='localhost')
+    >>> conf.plot_url
+    'localhost'
+
     """
     def __init__(self, environ=None, user_file=None):
+        self._environ = os.environ if environ is None else environ
+        self._user_file = user_file or os.path.expanduser('~/.blocksrc')
+        # name -> (converter, default, environment variable)
+        self._settings = {
+            name: (converter, default, 'BLOCKS_' + name.upper())
+            for name, (converter, default) in SETTINGS.items()}
         self._values = {}
         self._sources = {}
-        environ = os.environ if environ is None else environ
-        for name, (_, default) in SETTINGS.items():
+        self._file_values = {}  # name -> (value, source), known or not
+        for name in self._settings:
+            self._apply_sources(name)
+        self.load_yaml()
+
+    def add_config(self, key, type_, default=NOT_SET, env_var=None):
+        """Add a setting, as Blocks' extensions do.
+
+        Parameters
+        ----------
+        key : str
+            Its name (``config.<key>``).
+        type_ : callable
+            Converts a value from any source (``int``, ``str`` ...).
+        default : optional
+            Its value when no source sets it; without one, reading an
+            unset setting raises :class:`ConfigurationError`.
+        env_var : str, optional
+            An environment variable that sets it.
+
+        """
+        self._settings[key] = (type_, default, env_var)
+        self._apply_sources(key)
+
+    def load_yaml(self):
+        """Read the YAML files again (``~/.blocksrc``, then the one named
+        by ``BLOCKS_CONFIG``); environment variables and values set by
+        the program still win."""
+        self._load_file(self._user_file)
+        if self._environ.get('BLOCKS_CONFIG'):
+            self._load_file(self._environ['BLOCKS_CONFIG'], required=True)
+        for name in self._settings:
+            self._apply_sources(name)
+
+    def _apply_sources(self, name):
+        """Resolve one setting: default, file, environment; a value the
+        program set is kept."""
+        if self._sources.get(name) == _PROGRAM:
+            return
+        _, default, env_var = self._settings[name]
+        if default is not NOT_SET:
             self._set(name, default, 'the default')
-        user_file = user_file or os.path.expanduser('~/.blocksrc')
-        self._load_file(user_file)
-        if environ.get('BLOCKS_CONFIG'):
-            self._load_file(environ['BLOCKS_CONFIG'], required=True)
-        for name in SETTINGS:
-            key = 'BLOCKS_' + name.upper()
-            if key in environ:
-                self._set(name, environ[key],
-                          'environment variable {}'.format(key))
+        if name in self._file_values:
+            self._set(name, *self._file_values[name])
+        if env_var and env_var in self._environ:
+            self._set(name, self._environ[env_var],
+                      'environment variable {}'.format(env_var))
 
     def _load_file(self, filename, required=False):
         if not os.path.isfile(filename):
@@ -134,15 +195,21 @@ class Configuration:
             raise ConfigurationError(
                 'configuration file {} must hold a mapping of settings, '
                 'not {}'.format(filename, type(content).__name__))
+        source = 'file {}'.format(filename)
         for name, value in content.items():
-            self._set(name, value, 'file {}'.format(filename))
+            self._file_values[name] = (value, source)
+            if name not in self._settings:
+                warnings.warn(
+                    'unknown setting {!r} in {}: kept, in case an extension '
+                    'adds it with config.add_config{}'.format(
+                        name, source, _did_you_mean(name, self._settings)))
 
     def _set(self, name, value, source):
-        if name not in SETTINGS:
+        if name not in self._settings:
             raise ConfigurationError(
                 'unknown setting {!r} in {}; known settings are {}'.format(
-                    name, source, ', '.join(sorted(SETTINGS))))
-        converter = SETTINGS[name][0]
+                    name, source, ', '.join(sorted(self._settings))))
+        converter = self._settings[name][0]
         try:
             self._values[name] = converter(value)
         except (TypeError, ValueError) as error:
@@ -156,17 +223,26 @@ class Configuration:
         return self._sources[name]
 
     def __getattr__(self, name):
-        try:
-            return self.__dict__['_values'][name]
-        except KeyError:
-            raise AttributeError(
-                'blocks has no setting {!r}'.format(name)) from None
+        values = self.__dict__.get('_values', {})
+        if name in values:
+            return values[name]
+        if name in self.__dict__.get('_settings', {}):
+            raise ConfigurationError(
+                'Configuration not set and no default provided: {} (set it '
+                'in ~/.blocksrc, its environment variable or '
+                'config.{})'.format(name, name))
+        raise AttributeError('blocks has no setting {!r}'.format(name))
 
     def __setattr__(self, name, value):
         if name.startswith('_'):
             super().__setattr__(name, value)
         else:
-            self._set(name, value, 'the program')
+            self._set(name, value, _PROGRAM)
+
+
+def _did_you_mean(name, known):
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return " (did you mean {!r}?)".format(close[0]) if close else ''
 
 
 config = Configuration()

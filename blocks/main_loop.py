@@ -333,6 +333,10 @@ class MainLoop:
                 ran = True
         return ran
 
+    #: Blocks' name of :meth:`_run_callbacks`, which user extensions and
+    #: Blocks' test helpers call
+    _run_extensions = _run_callbacks
+
     # Interrupts
 
     def _install_signal_handlers(self):

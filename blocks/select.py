@@ -151,7 +151,8 @@ class Selector:
 
         def visit(brick, prefix):
             path = prefix + Path([Path.BrickName(brick.name)])
-            for parameter in brick.parameters:
+            # an unallocated brick has no parameters (yet)
+            for parameter in getattr(brick, 'parameters', []):
                 if (parameter_name is not None
                         and parameter.name != parameter_name):
                     continue

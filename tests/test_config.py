@@ -63,11 +63,38 @@ def test_bad_file_value_names_setting_and_file(tmp_path):
         Configuration(environ={}, user_file=user)
 
 
-def test_unknown_setting_in_file(tmp_path):
+def test_unknown_setting_in_file_is_kept_with_a_warning(tmp_path):
+    # a .blocksrc may hold settings that extensions add later
     user = write(tmp_path / 'blocksrc', 'defualt_seed: 3\n')
-    with pytest.raises(ConfigurationError, match="unknown setting "
-                                                 "'defualt_seed'"):
-        Configuration(environ={}, user_file=user)
+    with pytest.warns(UserWarning, match="unknown setting 'defualt_seed'.*"
+                      "did you mean 'default_seed'"):
+        conf = Configuration(environ={}, user_file=user)
+    assert conf.default_seed == 1
+    conf.add_config('defualt_seed', type_=int)
+    assert conf.defualt_seed == 3
+
+
+def test_add_config_and_load_yaml_as_in_blocks(tmp_path):
+    user = tmp_path / 'blocksrc'
+    conf = Configuration(environ={'PLOT_PORT': '8080'},
+                         user_file=str(user))
+    conf.add_config('plot_port', type_=int, env_var='PLOT_PORT')
+    conf.add_config('plot_url', type_=str, default='localhost')
+    conf.add_config('plot_key', type_=str)
+    assert conf.plot_port == 8080
+    assert conf.source_of('plot_port') == 'environment variable PLOT_PORT'
+    assert conf.plot_url == 'localhost'
+    with pytest.raises(ConfigurationError, match='not set and no default '
+                                                 'provided: plot_key'):
+        conf.plot_key
+    conf.default_seed = 7
+    write(user, 'plot_url: example.org\nplot_port: 1\nplot_key: k\n'
+          'default_seed: 2\n')
+    conf.load_yaml()
+    assert conf.plot_url == 'example.org'
+    assert conf.plot_key == 'k'
+    assert conf.plot_port == 8080  # the environment still wins
+    assert conf.default_seed == 7  # and so does the program
 
 
 @pytest.mark.parametrize('text, message', [

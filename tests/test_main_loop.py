@@ -415,3 +415,18 @@ def test_the_loop_records_the_signal_that_stopped_it(signum):
     assert loop.status['iterations_done'] == 2
     assert interrupted_exit_status(loop) == 128 + signum
     assert interrupted_exit_status(run_counting([])) == 0
+
+
+def test_run_extensions_is_blocks_name_for_running_callbacks():
+    from blocks.utils.testing import MockMainLoop
+    calls = []
+
+    class Starter(TrainingExtension):
+        def before_training(self):
+            calls.append('before_training')
+
+    main_loop = MockMainLoop(extensions=[Starter()])
+    for extension in main_loop.extensions:
+        extension.main_loop = main_loop
+    main_loop._run_extensions('before_training')
+    assert calls == ['before_training']

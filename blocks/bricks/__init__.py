@@ -17,6 +17,9 @@ from blocks.bricks.bn import (BatchNormalization, SpatialBatchNormalization,
                               BatchNormalizedMLP)
 from blocks.bricks.recurrent import (BaseRecurrent, recurrent,
                                      SimpleRecurrent, LSTM, GatedRecurrent)
+# Reachable from here as in Blocks, where scripts such as the
+# blocks-examples MNIST MLP import WEIGHT from blocks.bricks
+from blocks.roles import BIAS, WEIGHT  # noqa: F401
 
 __all__ = ['application', 'Brick', 'lazy', 'Activation', 'Feedforward',
            'Initializable', 'LinearLike', 'Random', 'Linear', 'Bias',

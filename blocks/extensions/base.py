@@ -39,8 +39,8 @@ class TrainingExtension:
     (:meth:`wanted_callbacks`), and that is decided by detecting
     overrides: a subclass wants exactly the callbacks whose method it
     overrides, or every callback if it overrides :meth:`dispatch`. A
-    callback added to an instance (``extension.after_batch = f``) instead
-    of its class is therefore never called.
+    callback assigned to an instance (``extension.after_batch = f``) is
+    wanted too, as in Blocks.
 
     Parameters
     ----------
@@ -74,6 +74,11 @@ class TrainingExtension:
     def main_loop(self, value):
         self._main_loop = value
 
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if name in CALLBACKS:
+            self._callbacks_changed()  # a callback assigned to the instance
+
     def _callbacks_changed(self):
         """Tell the main loop to recompute which extensions each callback
         calls."""
@@ -88,7 +93,8 @@ class TrainingExtension:
         if cls.dispatch is not TrainingExtension.dispatch:
             return set(CALLBACKS)
         return {name for name in CALLBACKS
-                if getattr(cls, name) is not getattr(TrainingExtension, name)}
+                if name in vars(self)
+                or getattr(cls, name) is not getattr(TrainingExtension, name)}
 
     def dispatch(self, callback_name, *args):
         """Run callback `callback_name`; return whether anything ran."""
@@ -127,6 +133,15 @@ class TrainingExtension:
 def has_done_epochs(log):
     """The predicate of ``before_first_epoch``: no epoch is done yet."""
     return log.status['epochs_done'] == 0
+
+
+class _AllOf:
+    """True when every predicate is (picklable, unlike a lambda)."""
+    def __init__(self, *predicates):
+        self.predicates = [p for p in predicates if p is not None]
+
+    def __call__(self, log):
+        return all(predicate(log) for predicate in self.predicates)
 
 
 class Predicate:
@@ -251,7 +266,9 @@ class SimpleExtension(TrainingExtension):
         Parameters
         ----------
         callbacks_names : list of str
-            Callback names, such as ``['after_epoch']``.
+            Callback names, such as ``['after_epoch']``; also, as in
+            Blocks, ``'before_first_epoch'`` (``before_epoch`` while no
+            epoch is done).
         predicate : callable, optional
             Called with the log; :meth:`do` runs only when it returns True.
         arguments : iterable, optional
@@ -260,14 +277,21 @@ class SimpleExtension(TrainingExtension):
 
         """
         if isinstance(callbacks_names, str):
-            raise TypeError('callbacks_names must be a list of callback '
-                            'names, got the string {!r}'.format(
-                                callbacks_names))
+            # ValueError, as Blocks raised
+            raise ValueError('callbacks_names must be a list of callback '
+                             'names, got the string {!r}'.format(
+                                 callbacks_names))
         for name in callbacks_names:
+            condition = predicate
+            if name == 'before_first_epoch':
+                name, condition = 'before_epoch', _AllOf(has_done_epochs,
+                                                         predicate)
             if name not in CALLBACKS:
                 raise ValueError('unknown callback {!r}; callbacks are {}'
-                                 .format(name, ', '.join(CALLBACKS)))
-            self._conditions.append((name, predicate, tuple(arguments or ())))
+                                 .format(name, ', '.join(
+                                     CALLBACKS + ('before_first_epoch',))))
+            self._conditions.append((name, condition,
+                                     tuple(arguments or ())))
         self._callbacks_changed()
         return self
 

@@ -32,13 +32,19 @@ class MonitoringExtension:
     """
     SEPARATOR = '_'
 
+    def __init__(self, prefix=None, suffix=None, **kwargs):
+        # Constructible on its own, as in Blocks (the extensions below set
+        # their names with _init_records instead).
+        super().__init__(**kwargs)
+        self._init_records(prefix, suffix)
+
     def _init_records(self, prefix=None, suffix=None):
         self.prefix = prefix
         self.suffix = suffix
 
     def _record_name(self, name):
         if not isinstance(name, str):
-            raise TypeError('record names must be strings, got {!r}'.format(
+            raise ValueError('record names must be strings, got {!r}'.format(
                 name))
         parts = [part for part in (self.prefix, name, self.suffix) if part]
         return self.SEPARATOR.join(parts)

@@ -193,7 +193,8 @@ class Load(SimpleExtension):
                     self.path, type(loaded).__name__, ' or '.join(wanted))
             ) from None
 
-    def do(self, which_callback, *args):
+    def do(self, which_callback=None, *args):
+        # ``load.do()``, without a callback, is how Blocks scripts load
         if not os.path.exists(self.path):
             logger.warning('Load: no checkpoint at %s; nothing loaded',
                            self.path)

@@ -104,7 +104,9 @@ class EarlyStopping(CompositeExtension):
         The record to watch, e.g. ``'valid_cost'``.
     checkpoint_extension : :class:`~blocks.extensions.saveload.Checkpoint`, \
 optional
-        Gets a condition to save to `checkpoint_filename` at every new best.
+        Gets a condition to save to `checkpoint_filename` at every new best;
+        if the main loop does not have it among its extensions, this
+        extension runs it.
     checkpoint_filename : str, optional
         Required with `checkpoint_extension`.
     notification_name : str, optional
@@ -137,7 +139,28 @@ optional
             if not checkpoint_filename:
                 raise ValueError('checkpoint_extension needs a '
                                  'checkpoint_filename')
+            # Save where the best is tracked: Blocks saved on after_batch
+            # only, which never sees the notification that the default
+            # after_epoch tracking writes.
             checkpoint_extension.add_condition(
-                ['after_batch', 'after_epoch'],
+                sorted(tracking.wanted_callbacks()),
                 OnLogRecord(notification_name), (checkpoint_filename,))
+        self.checkpoint_extension = checkpoint_extension
         super().__init__([tracking, stopping])
+
+    @property
+    def main_loop(self):
+        return CompositeExtension.main_loop.fget(self)
+
+    @main_loop.setter
+    def main_loop(self, value):
+        # As in Blocks, a checkpoint the main loop does not run itself runs
+        # as a part of this extension, after the best is tracked.
+        checkpoint = self.checkpoint_extension
+        if (checkpoint is not None
+                and not any(extension is checkpoint
+                            for extension in value.extensions)
+                and not any(extension is checkpoint
+                            for extension in self.sub_extensions)):
+            self.sub_extensions.append(checkpoint)
+        CompositeExtension.main_loop.fset(self, value)

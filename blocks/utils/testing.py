@@ -16,7 +16,7 @@ from importlib import import_module
 from unittest import SkipTest
 
 from blocks.algorithms import TrainingAlgorithm
-from blocks.config import config
+from blocks.config import ConfigurationError, config
 from blocks.data import IterableDataset
 from blocks.data.datasets.base import data_path
 from blocks.main_loop import MainLoop
@@ -70,8 +70,11 @@ def skip_if_not_available(modules=None, datasets=None, configurations=None):
             raise SkipTest('dataset {} is not in {}'.format(dataset,
                                                             data_path()))
     for configuration in configurations or []:
-        if not hasattr(config, configuration):
-            raise SkipTest('setting {} is not set'.format(configuration))
+        try:
+            getattr(config, configuration)
+        except (AttributeError, ConfigurationError):
+            raise SkipTest('setting {} is not set'.format(
+                configuration)) from None
 
 
 def skip_if_configuration_set(configuration, value, message=None):

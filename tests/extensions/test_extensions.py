@@ -184,3 +184,50 @@ def test_progress_bar_of_an_interrupted_epoch_keeps_its_count():
     text = output.getvalue()
     assert re.search(r'\b3 of 10\b', text)
     assert not re.search(r'\b10 of 10\b', text)
+
+
+def test_early_stopping_runs_a_checkpoint_the_main_loop_lacks():
+    saved = []
+
+    class FakeCheckpoint(SimpleExtension):
+        def do(self, which_callback, *args):
+            saved.append((self.main_loop.status['epochs_done'],) + args)
+
+    checkpoint = FakeCheckpoint()
+    stopping = EarlyStopping('accuracy', checkpoint_extension=checkpoint,
+                             checkpoint_filename='best.tar',
+                             choose_best=max, epochs=1)
+    loop = run([WriteRecords('accuracy', [0.5, 0.7, 0.6, 0.9]), stopping],
+               num_batches=1, after_n_epochs=10)
+    assert checkpoint in stopping.sub_extensions
+    assert saved == [(1, 'best.tar'), (2, 'best.tar')]
+    assert loop.status['epochs_done'] == 3
+
+
+def test_callbacks_assigned_to_an_instance_run():
+    from unittest import mock
+    from blocks.extensions import TrainingExtension
+    batches = []
+    listener = TrainingExtension()
+    listener.after_batch = batches.append
+    simple = SimpleExtension(after_epoch=True)
+    simple.do = mock.Mock()  # as Blocks' tests replace do
+    loop = run([listener, simple], num_batches=3, after_n_epochs=1)
+    assert len(batches) == 3
+    simple.do.assert_called_once_with('after_epoch')
+    assert loop.status['epochs_done'] == 1
+
+
+def test_add_condition_before_first_epoch_and_lists_only():
+    calls = []
+
+    class Record(SimpleExtension):
+        def do(self, which_callback, *args):
+            calls.append((which_callback, self.main_loop.status['epochs_done'])
+                         + args)
+
+    record = Record().add_condition(['before_first_epoch'], arguments=('x',))
+    run([record], num_batches=2, after_n_epochs=2)
+    assert calls == [('before_epoch', 0, 'x')]
+    with pytest.raises(ValueError, match='list of callback names'):
+        Record().add_condition('after_epoch')

@@ -206,3 +206,12 @@ def test_epoch_records_average_data_dependent_variables_over_batches():
         numpy.testing.assert_allclose(row['train_cost'], numpy.mean(costs),
                                       rtol=1e-5)
         assert row['train_steps_taken'] == 3 * epoch - 1
+
+
+def test_monitoring_extension_on_its_own_as_in_blocks():
+    from blocks.extensions.monitoring import MonitoringExtension
+    assert MonitoringExtension()._record_name('cost') == 'cost'
+    named = MonitoringExtension(prefix='valid', suffix='end')
+    assert named._record_name('cost') == 'valid_cost_end'
+    with pytest.raises(ValueError, match='record names must be strings'):
+        named._record_name(None)

@@ -92,6 +92,14 @@ def test_load_restores_parameters_log_and_iteration_state(tmp_path):
     third.extensions[0].load_to(third)
     for parameter, value in zip(third.algorithm.parameters, saved):
         numpy.testing.assert_array_equal(parameter.get_value(), value)
+    # Blocks scripts call do() without a callback name
+    fourth = make_loop([Load(path)], epochs=1)
+    for parameter in fourth.algorithm.parameters:
+        parameter.set_value(parameter.get_value() * 0)
+    fourth.extensions[0].main_loop = fourth
+    fourth.extensions[0].do()
+    for parameter, value in zip(fourth.algorithm.parameters, saved):
+        numpy.testing.assert_array_equal(parameter.get_value(), value)
     third.run()
     assert third.log[0]['loaded_from'] == path
 
