@@ -13,6 +13,21 @@ with the biased two-pass variance. Training mode is switched on with
 ``with brick:``, :func:`blocks.graph.bn.batch_normalization` or the graph
 rewrite :func:`blocks.graph.bn.apply_batch_normalization`.
 
+Masked statistics (padded sequences)
+------------------------------------
+``apply(input_, mask)`` takes a mask of 1 (real position) and 0 (padding)
+shaped like the input on the normalization axes, the input's shape
+without its feature axes: ``(time, batch)`` for a ``(time, batch,
+features)`` input with ``input_dim=(None, features)`` and
+``broadcastable=(True, False)``, ``(batch, height, width)`` for a spatial
+brick. In training mode the statistics average the real positions only,
+:math:`\mu_B = \sum m x / \sum m` and the biased variance likewise, so that
+padding does not bias them; every position is normalized. Inference mode
+ignores the mask's values. The population updates and the exact
+re-estimation use the masked statistics (and count the real positions).
+A masked application always uses the plain expression (the fused operation
+has no mask).
+
 Two formulations of training mode (``conserve_memory``)
 -------------------------------------------------------
 ``conserve_memory=True`` (the default) computes training mode with the
@@ -45,6 +60,7 @@ from collections import OrderedDict
 
 import numpy
 import pytensor.tensor as pt
+from pytensor.raise_op import Assert
 
 from blocks.bricks.base import application, lazy, NoneAllocation
 from blocks.bricks.interfaces import Feedforward, RNGMixin
@@ -336,13 +352,52 @@ class BatchNormalization(RNGMixin, Feedforward):
                     '{}'.format(self.path, axis + 1, static, self.input_dim,
                                 dim))
 
-    def _compute_training_statistics(self, input_, axes=None):
+    def _compute_training_statistics(self, input_, axes=None, weights=None):
         """Minibatch mean and stdev, keeping the reduced axes (stdev is
-        None for mean_only). Subclasses may override this; the fused
-        conserve_memory operation is then not used."""
+        None for mean_only), weighted by a broadcast mask if given.
+        Subclasses may override this; the fused conserve_memory operation
+        is then not used."""
         axes = self.normalization_axes if axes is None else axes
         return minibatch_statistics(input_, axes, self.epsilon,
-                                    self.mean_only)
+                                    self.mean_only, weights=weights)
+
+    def _check_mask(self, input_, mask):
+        """The input, checked at run time against the mask (which must have
+        its shape on the normalization axes), and the mask as weights of
+        the input's ndim and dtype (size 1 on the feature axes).
+
+        What static shapes tell is checked now. The run-time check sits on
+        the input in both modes, which also keeps the mask in inference
+        graphs, for :func:`~blocks.graph.apply_batch_normalization` to
+        find."""
+        axes = self.normalization_axes
+        expected = tuple(input_.type.shape[axis] for axis in axes)
+        if mask.ndim != len(axes):
+            raise ValueError(
+                '{}: the mask must have the input\'s shape on the '
+                'normalization axes {}, {} axes; got {} axes ({})'.format(
+                    self.path, axes, len(axes), mask.ndim, mask.type))
+        if any(known is not None and given is not None and known != given
+               for known, given in zip(expected, mask.type.shape)):
+            raise ValueError(
+                '{}: the mask must have the input\'s shape on the '
+                'normalization axes {}: {}, got {}'.format(
+                    self.path, axes, expected, mask.type.shape))
+        if not (mask.dtype.startswith(('float', 'int', 'uint'))
+                or mask.dtype == 'bool'):
+            raise TypeError('{}: the mask must be numeric (1 for real '
+                            'positions, 0 for padding), got {}'.format(
+                                self.path, mask.type))
+        same_shape = pt.all(pt.eq(
+            pt.stack([mask.shape[i] for i in range(len(axes))]),
+            pt.stack([input_.shape[axis] for axis in axes])))
+        checked = Assert(
+            '{}: the mask must have the input\'s shape on the normalization '
+            'axes {}'.format(self.path, axes))(input_, same_shape)
+        pattern = ['x'] * input_.ndim
+        for position, axis in enumerate(axes):
+            pattern[axis] = position
+        return checked, pt.cast(mask, input_.dtype).dimshuffle(pattern)
 
     def _population_statistics_padded(self):
         mean = pt.shape_padleft(self.population_mean)
@@ -355,19 +410,40 @@ class BatchNormalization(RNGMixin, Feedforward):
                 and type(self)._compute_training_statistics
                 is BatchNormalization._compute_training_statistics)
 
-    @application(inputs=['input_'], outputs=['output'])
-    def apply(self, input_, application_call):
+    @application(inputs=['input_', 'mask'], outputs=['output'])
+    def apply(self, input_, application_call, mask=None):
         """Normalize `input_` with population statistics, or with minibatch
-        statistics in training mode."""
+        statistics in training mode.
+
+        Parameters
+        ----------
+        input_ : tensor variable
+            A batch axis followed by `input_dim`.
+        mask : tensor variable, optional
+            1 for the real positions, 0 for padding, shaped like the input
+            on the normalization axes (``(time, batch)`` for a
+            ``(time, batch, features)`` input whose time axis is
+            broadcastable; ``(batch, height, width)`` for a spatial
+            brick). In training mode the statistics average the real
+            positions only; every position is normalized. Inference mode
+            ignores it.
+
+        """
         self._check_input(input_)
+        weights = None
+        if mask is not None:
+            input_, weights = self._check_mask(input_, mask)
         training = self.training_mode
         scale = self.scale if self._learns_scale else None
         shift = self.shift if self.learn_shift else None
-        if training and self._uses_fused_operation():
+        if training and weights is None and self._uses_fused_operation():
             output, mean, stdev = batch_normalization_train(
                 input_, scale, shift, self.normalization_axes, self.epsilon)
         else:
-            if training:
+            if training and weights is not None:
+                mean, stdev = self._compute_training_statistics(
+                    input_, weights=weights)
+            elif training:
                 mean, stdev = self._compute_training_statistics(input_)
             else:
                 mean, stdev = self._population_statistics_padded()

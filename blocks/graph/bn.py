@@ -130,18 +130,24 @@ def batch_normalization(*bricks):
 
 
 def batch_normalization_calls(graph):
-    """Application calls of batch normalization bricks in a graph, each with
-    its input and output variables, in graph order."""
+    """Application calls of batch normalization bricks in a graph, in graph
+    order, each with its variables: ``entry['inputs']`` maps the input
+    names (``input_``, ``mask``) to the tagged copies the application
+    received, ``entry['input']`` is the first one and ``entry['output']``
+    the output. The steps of the graph's loops are searched too."""
     calls = OrderedDict()
-    for variable in graph.variables:
+    for variable in graph.variables + graph.scan_variables:
         if not has_roles(variable, [INPUT, OUTPUT]):
             continue
         call = get_annotation(variable, ApplicationCall)
         if call is None or not is_batch_normalization_call(call):
             continue
-        entry = calls.setdefault(call, {})
-        role = 'input' if has_roles(variable, [INPUT]) else 'output'
-        entry[role] = variable
+        entry = calls.setdefault(call, {'inputs': OrderedDict()})
+        if has_roles(variable, [INPUT]):
+            entry['inputs'].setdefault(variable.tag.name, variable)
+            entry.setdefault('input', variable)
+        else:
+            entry['output'] = variable
     return OrderedDict((call, entry) for call, entry in calls.items()
                        if 'output' in entry)
 
@@ -196,8 +202,10 @@ def apply_batch_normalization(computation_graph):
             raise ValueError('{}: the input of an application is missing from '
                              'the graph'.format(call.application.brick.path))
         brick = call.application.brick
+        inputs = OrderedDict((name, _original_input(variable))
+                             for name, variable in entry['inputs'].items())
         with brick:
-            new_output = brick.apply(_original_input(entry['input']))
+            new_output = brick.apply(**inputs)
         replacements.append((entry['output'], new_output))
     return graph.replace(replacements)
 

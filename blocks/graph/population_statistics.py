@@ -78,7 +78,7 @@ class PopulationStatisticsEstimator:
         for call, estimates in zip(calls, minibatch_estimates(graph, calls)):
             brick = call.application.brick
             call_outputs = self._call_statistics(brick, estimates,
-                                                 entries[call]['input'])
+                                                 entries[call])
             self._statistics.setdefault(brick, []).append(
                 (len(outputs), len(call_outputs)))
             outputs.extend(call_outputs)
@@ -93,11 +93,16 @@ class PopulationStatisticsEstimator:
         self._function = None
 
     @staticmethod
-    def _call_statistics(brick, estimates, input_):
+    def _call_statistics(brick, estimates, entry):
         """Count, mean and (biased) variance of one application, float64,
-        without the batch axis."""
-        count = pt.prod([input_.shape[axis]
-                         for axis in brick.normalization_axes])
+        without the batch axis; a masked application counts its real
+        positions only."""
+        mask = entry['inputs'].get('mask')
+        if mask is not None:
+            count = pt.cast(mask, 'float64').sum()
+        else:
+            count = pt.prod([entry['input'].shape[axis]
+                             for axis in brick.normalization_axes])
         mean = pt.cast(estimates[0], 'float64')
         if brick.mean_only:
             return [count, mean]

@@ -104,13 +104,17 @@ def check_epsilon(epsilon, allow_zero=False, where=None):
             '{}: '.format(where) if where else '', requirement, epsilon))
 
 
-def minibatch_statistics(input_, axes, epsilon, mean_only=False):
+def minibatch_statistics(input_, axes, epsilon, mean_only=False,
+                         weights=None):
     """The mean and standard deviation of `input_` over `axes`, as an
     expression.
 
     The variance is the biased two-pass one, ``mean((x - mean)**2)``, and
     the stdev ``sqrt(variance + epsilon)``; both statistics keep the
-    reduced axes with size 1.
+    reduced axes with size 1. With `weights` (a mask of 0 and 1: the real
+    positions of padded sequences), both means are weighted:
+    ``sum(w * x) / sum(w)``, so that the positions of weight 0 do not count
+    at all.
 
     Parameters
     ----------
@@ -121,6 +125,9 @@ def minibatch_statistics(input_, axes, epsilon, mean_only=False):
         Added to the variance.
     mean_only : bool, optional
         Compute the mean alone; the stdev returned is then None.
+    weights : tensor variable, optional
+        Of the input's ndim and dtype, broadcastable against it (size 1 on
+        the axes that are not normalized).
 
     Returns
     -------
@@ -133,12 +140,23 @@ def minibatch_statistics(input_, axes, epsilon, mean_only=False):
     >>> mean, stdev = minibatch_statistics(x, (0,), 0.)
     >>> stdev.eval({x: numpy.array([[1., 10.], [3., 30.]])})
     array([[ 1., 10.]])
+    >>> w = pt.col('w')
+    >>> mean, _ = minibatch_statistics(x, (0,), 0., weights=w)
+    >>> mean.eval({x: numpy.array([[1., 10.], [3., 30.]]),
+    ...            w: numpy.array([[1.], [0.]])})
+    array([[ 1., 10.]])
 
     """
-    mean = input_.mean(axis=axes, keepdims=True)
+    def average(value):
+        if weights is None:
+            return value.mean(axis=axes, keepdims=True)
+        return ((weights * value).sum(axis=axes, keepdims=True)
+                / weights.sum(axis=axes, keepdims=True))
+
+    mean = average(input_)
     if mean_only:
         return mean, None
-    variance = pt.sqr(input_ - mean).mean(axis=axes, keepdims=True)
+    variance = average(pt.sqr(input_ - mean))
     return mean, pt.sqrt(variance + pt.cast(epsilon, variance.dtype))
 
 

@@ -467,3 +467,139 @@ def test_training_graph_and_its_gradient_pickle(conserve_memory):
     numpy.testing.assert_allclose(gradient_copy.eval({x_copy: data}),
                                   gradient.eval({x: data}),
                                   rtol=1e-5, atol=ATOL)
+
+
+# Masked batch normalization
+
+def numpy_masked_statistics(data, mask, axes, epsilon=1e-4):
+    """Mean and stdev over the positions where the mask (shaped like the
+    data on `axes`) is 1."""
+    weights = numpy.expand_dims(mask, [axis for axis in range(data.ndim)
+                                       if axis not in axes])
+    count = weights.sum()
+    mean = (weights * data).sum(axis=axes, keepdims=True) / count
+    variance = (weights * (data - mean) ** 2).sum(
+        axis=axes, keepdims=True) / count
+    return mean, numpy.sqrt(variance + epsilon)
+
+
+def padding_mask(shape, seed=3):
+    mask = (numpy.random.RandomState(seed).rand(*shape) > 0.4).astype(floatX)
+    mask.flat[0] = 1
+    return mask
+
+
+MASKED_CASES = [  # input_dim, broadcastable, data shape, normalization axes
+    ((None, 3), (True, False), (4, 5, 3), (0, 1)),  # (time, batch, feat)
+    (3, None, (6, 3), (0,)),
+]
+
+
+@pytest.mark.parametrize('input_dim, broadcastable, shape, axes',
+                         MASKED_CASES)
+@pytest.mark.parametrize('conserve_memory', [True, False])
+def test_masked_training_statistics_use_real_positions_only(
+        input_dim, broadcastable, shape, axes, conserve_memory):
+    bn = BatchNormalization(input_dim=input_dim, broadcastable=broadcastable,
+                            conserve_memory=conserve_memory,
+                            shift_init=Constant(0.5))
+    bn.initialize()
+    x = tensor_of(len(shape))
+    mask = tensor_of(len(axes), 'mask')
+    with bn:
+        y = bn.apply(x, mask=mask)
+    call = ComputationGraph(y).outputs[0].tag.annotations[1]
+    function = pytensor.function(
+        [x, mask], [y, call.metadata['offset'], call.metadata['divisor']])
+    data = random_data(shape)
+    # Padding with huge values must not move the statistics.
+    mask_value = padding_mask(shape[:len(axes)])
+    data[numpy.broadcast_to(numpy.expand_dims(
+        mask_value, [a for a in range(len(shape)) if a not in axes]),
+        shape) == 0] = 1e3
+    output, offset, divisor = function(data, mask_value)
+    mean, stdev = numpy_masked_statistics(data, mask_value, axes)
+    numpy.testing.assert_allclose(output, (data - mean) / stdev + 0.5,
+                                  rtol=1e-5, atol=ATOL)
+    numpy.testing.assert_allclose(offset, mean[0], rtol=1e-6, atol=ATOL)
+    numpy.testing.assert_allclose(divisor, stdev[0], rtol=1e-6)
+
+
+def random_data(shape, seed=1):
+    return numpy.random.RandomState(seed).normal(2, 3, size=shape).astype(
+        floatX)
+
+
+def test_masked_spatial_and_mean_only_statistics():
+    spatial = SpatialBatchNormalization(input_dim=(2, 3, 3))
+    centre = BatchNormalization(input_dim=(None, 2),
+                                broadcastable=(True, False), mean_only=True)
+    for brick in (spatial, centre):
+        brick.initialize()
+    images, image_mask = tensor_of(4), tensor_of(3, 'image_mask')
+    sequences, sequence_mask = tensor_of(3), tensor_of(2, 'sequence_mask')
+    with spatial, centre:
+        outputs = [spatial.apply(images, image_mask),
+                   centre.apply(sequences, mask=sequence_mask)]
+    function = pytensor.function(
+        [images, image_mask, sequences, sequence_mask], outputs)
+    values = [random_data((4, 2, 3, 3)), padding_mask((4, 3, 3)),
+              random_data((5, 3, 2)), padding_mask((5, 3))]
+    spatial_output, centred = function(*values)
+    mean, stdev = numpy_masked_statistics(values[0], values[1], (0, 2, 3))
+    numpy.testing.assert_allclose(spatial_output, (values[0] - mean) / stdev,
+                                  rtol=1e-5, atol=ATOL)
+    mean, _ = numpy_masked_statistics(values[2], values[3], (0, 1))
+    numpy.testing.assert_allclose(centred, values[2] - mean, rtol=1e-5,
+                                  atol=ATOL)
+
+
+def test_inference_ignores_the_mask():
+    bn = BatchNormalization(input_dim=(None, 3), broadcastable=(True, False))
+    bn.initialize()
+    bn.population_mean.set_value(numpy.full((1, 3), 2, dtype=floatX))
+    bn.population_stdev.set_value(numpy.full((1, 3), 4, dtype=floatX))
+    x, mask = tensor_of(3), tensor_of(2, 'mask')
+    data = random_data((2, 3, 3))
+    function = pytensor.function([x, mask], bn.apply(x, mask))
+    for mask_value in (numpy.zeros((2, 3)), padding_mask((2, 3))):
+        numpy.testing.assert_allclose(
+            function(data, mask_value.astype(floatX)), (data - 2) / 4,
+            rtol=1e-6)
+
+
+def test_masked_gradients():
+    bn = BatchNormalization(input_dim=(None, 2), broadcastable=(True, False),
+                            scale_init=Constant(1.5))
+    bn.initialize()
+    mask_value = padding_mask((3, 4)).astype('float64')
+
+    def normalized(x):
+        with bn:
+            return (bn.apply(x, pt.constant(mask_value)) ** 3).sum()
+
+    verify_grad(normalized, [random_data((3, 4, 2)).astype('float64')],
+                rng=numpy.random.RandomState(4))
+
+
+def test_bad_masks_raise_naming_the_brick():
+    bn = BatchNormalization(input_dim=(None, 3), broadcastable=(True, False),
+                            name='padded')
+    bn.initialize()
+    x = tensor_of(3)
+    with pytest.raises(ValueError, match='/padded: the mask must have the '
+                       r"input's shape on the normalization axes \(0, 1\), "
+                       '2 axes; got 1 axes'):
+        bn.apply(x, tensor_of(1, 'mask'))
+    known = pt.tensor('x', dtype=floatX, shape=(4, 2, 3))
+    with pytest.raises(ValueError, match=r'/padded: .*\(4, 2\), got '
+                       r'\(4, 5\)'):
+        bn.apply(known, pt.tensor('m', dtype=floatX, shape=(4, 5)))
+    mask = tensor_of(2, 'mask')
+    with bn:
+        y = bn.apply(x, mask)
+    for output in (y, bn.apply(x, mask)):  # training and inference
+        with pytest.raises(AssertionError,
+                           match='/padded: the mask must have'):
+            output.eval({x: random_data((4, 2, 3)),
+                         mask: numpy.ones((4, 1), dtype=floatX)})

@@ -444,3 +444,73 @@ def test_graph_tools_recognise_the_protocol_not_the_class():
     assert population is brick.population_mean
     numpy.testing.assert_allclose(estimate.eval({x: data}),
                                   data.mean(axis=0), atol=ATOL)
+
+
+# Masked batch normalization in graphs
+
+def masked_statistics(data, mask):
+    """Per-feature mean and biased variance of (time, batch, feature) data
+    over the positions where the (time, batch) mask is 1."""
+    weights = mask[..., None]
+    count = weights.sum()
+    mean = (weights * data).sum(axis=(0, 1)) / count
+    variance = (weights * (data - mean) ** 2).sum(axis=(0, 1)) / count
+    return count, mean, variance
+
+
+@pytest.fixture
+def masked_brick():
+    bn = BatchNormalization(input_dim=(None, 2), broadcastable=(True, False),
+                            name='masked')
+    bn.initialize()
+    x = pt.tensor('x', dtype=floatX, shape=(None, None, None))
+    mask = matrix('mask')
+    return bn, x, mask
+
+
+def sequence_batch(length, seed):
+    data = random(length, 3, 2, seed=seed, loc=seed, scale=2)
+    mask = numpy.ones((length, 3), dtype=floatX)
+    mask[length // 2:, seed % 3] = 0
+    data[mask == 0] = 100  # padding that would bias unmasked statistics
+    return data, mask
+
+
+def test_masked_rewrite_and_updates(masked_brick):
+    bn, x, mask = masked_brick
+    inference = ComputationGraph(bn.apply(x, mask=mask))
+    training = apply_batch_normalization(inference)
+    with batch_normalization(bn):
+        built = ComputationGraph(bn.apply(x, mask=mask))
+    assert len(training.variables) == len(built.variables)
+    (_, mean), (_, stdev) = get_batch_normalization_updates(training)
+    updates = get_population_moving_average_updates(training, alpha=0.5)
+    step = training.get_function(additional_updates=updates)
+    data, mask_value = sequence_batch(4, seed=1)
+    output, = step(x=data, mask=mask_value)
+    _, expected_mean, variance = masked_statistics(data, mask_value)
+    expected_stdev = numpy.sqrt(variance + 1e-4)
+    numpy.testing.assert_allclose(
+        output, (data - expected_mean) / expected_stdev, rtol=1e-5)
+    numpy.testing.assert_allclose(bn.population_mean.get_value()[0],
+                                  0.5 * expected_mean, rtol=1e-5)
+    numpy.testing.assert_allclose(bn.population_stdev.get_value()[0],
+                                  0.5 + 0.5 * expected_stdev, rtol=1e-5)
+    assert mean.ndim == stdev.ndim == 2
+
+
+def test_masked_exact_reestimation(masked_brick):
+    bn, x, mask = masked_brick
+    batches = [sequence_batch(length, seed)
+               for seed, length in enumerate([4, 6, 2])]
+    estimate_population_statistics(
+        bn.apply(x, mask=mask),
+        [{'x': data, 'mask': mask_value} for data, mask_value in batches])
+    statistics = [masked_statistics(*batch) for batch in batches]
+    total = sum(count for count, _, _ in statistics)
+    mean = sum(count * mean for count, mean, _ in statistics) / total
+    variance = sum(count * var for count, _, var in statistics) / total
+    numpy.testing.assert_allclose(bn.population_mean.get_value()[0], mean,
+                                  rtol=1e-5)
+    numpy.testing.assert_allclose(bn.population_stdev.get_value()[0],
+                                  numpy.sqrt(variance + 1e-4), rtol=1e-5)
