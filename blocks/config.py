@@ -70,6 +70,15 @@ def _non_negative_int(value):
     return number
 
 
+def _positive_float(value):
+    if isinstance(value, bool):
+        raise ValueError('expected a number, got {!r}'.format(value))
+    number = float(value)
+    if not number > 0:
+        raise ValueError('expected a positive number, got {!r}'.format(value))
+    return number
+
+
 def _path(value):
     return os.path.expanduser(str(value))
 
@@ -81,6 +90,8 @@ SETTINGS = {
     'log_backend': (_choice('python', 'sqlite'), 'python'),
     'sqlite_database': (_path, os.path.join('~', 'blocks_log.sqlite')),
     'max_blob_size': (_non_negative_int, 4096),
+    # seconds an SQLite log waits for another process's lock
+    'sqlite_timeout': (_positive_float, 60.0),
     'temp_dir': (_path, tempfile.gettempdir()),
     # Kept for compatibility with Blocks (whose main loop could profile
     # itself); blocks reads it nowhere.

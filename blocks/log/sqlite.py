@@ -12,7 +12,8 @@ Tables (plain SQL works on them)::
 
 Numbers, strings and None are stored as SQL values; any other value
 (arrays, lists, booleans ...) is pickled into a BLOB, so every BLOB in
-``entries.value`` is a pickle. Blobs larger than
+``entries.value`` is a pickle, and reading a log unpickles them: open only
+log databases you trust. Blobs larger than
 ``blocks.config.config.max_blob_size`` bytes are not stored (a warning
 says so). Status values are always pickled, whatever their size.
 
@@ -20,6 +21,16 @@ Writes are buffered and committed when a write goes to a new row, when
 ``commit_interval`` seconds have passed since the last commit, on
 :meth:`SQLiteLog.flush`, :meth:`SQLiteLog.close`, pickling, and at
 interpreter exit: another process sees every row but the one being written.
+The status values that changed are committed with them; a list or another
+container changed in place (rather than replaced) is noticed only every
+``commit_interval`` seconds and on every explicit flush, because pickling
+it costs time that grows with the run (``_epoch_ends``), and a batch's
+cost must not.
+
+A file that is not an SQLite database, or one whose tables are not those
+above, is refused when the log is opened (:class:`SQLiteLogError`, naming
+the file); so is a database another process keeps locked for longer than
+``blocks.config.config.sqlite_timeout`` seconds.
 """
 import os
 import pickle
@@ -35,7 +46,7 @@ from blocks.config import config
 from blocks.log.log import (TrainingLogBase, check_iteration,
                             default_status)
 
-__all__ = ['SQLiteLog', 'SQLiteRow', 'list_runs']
+__all__ = ['SQLiteLog', 'SQLiteRow', 'SQLiteLogError', 'list_runs']
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS runs (
@@ -56,7 +67,16 @@ _SCHEMA = (
            PRIMARY KEY (uuid, key)) WITHOUT ROWID""",
 )
 
+# table -> its columns, as _SCHEMA creates them
+_COLUMNS = {
+    'runs': ['uuid', 'resumed_from', 'resumed_at', 'created'],
+    'entries': ['uuid', 'iteration', 'key', 'value'],
+    'status': ['uuid', 'key', 'value'],
+}
+
 _NATIVE_TYPES = (int, float, str)
+# Status values compared by value rather than by pickle
+_SCALAR_TYPES = (bool, int, float, str, bytes, type(None))
 # Flush when this many values are waiting, whatever the row
 _MAX_PENDING = 1000
 # A value too large to store; distinct from every storable value
@@ -84,6 +104,10 @@ def _to_sql(value, key):
     return blob
 
 
+def _pickle(value):
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _from_sql(value):
     # Every BLOB is a pickle written by _to_sql.
     if isinstance(value, bytes):
@@ -91,16 +115,57 @@ def _from_sql(value):
     return value
 
 
+class SQLiteLogError(ValueError):
+    """A log database cannot be used: not a database, corrupt, of another
+    schema, or locked by another process."""
+
+
+def _database_error(database, error):
+    """The SQLiteLogError saying why `database` failed with `error`."""
+    if 'locked' in str(error) or 'busy' in str(error):
+        return SQLiteLogError(
+            'the log database {} is locked by another process (waited {} s, '
+            'blocks.config.config.sqlite_timeout): {}'.format(
+                database, config.sqlite_timeout, error))
+    return SQLiteLogError(
+        '{} cannot be used as a blocks log database (not an SQLite '
+        'database, or corrupt): {}'.format(database, error))
+
+
+def _check_schema(connection, database):
+    for table, columns in _COLUMNS.items():
+        found = [row[1] for row in connection.execute(
+            'PRAGMA table_info({})'.format(table))]
+        if found != columns:
+            raise SQLiteLogError(
+                '{} is an SQLite database but not a blocks log: its table '
+                '{!r} has columns {}, expected {}'.format(
+                    database, table, found, columns))
+
+
 def _connect(database):
-    connection = sqlite3.connect(database, timeout=60,
-                                 check_same_thread=False)
-    connection.execute('PRAGMA journal_mode=WAL')
-    # In WAL mode a commit does not wait for the disk; a power cut may lose
-    # the last commits, never the database.
-    connection.execute('PRAGMA synchronous=NORMAL')
-    with connection:
-        for statement in _SCHEMA:
-            connection.execute(statement)
+    """Open `database`, creating the log's tables, or raise an
+    SQLiteLogError naming it."""
+    try:
+        connection = sqlite3.connect(database, timeout=config.sqlite_timeout,
+                                     check_same_thread=False)
+    except sqlite3.Error as error:
+        raise _database_error(database, error) from None
+    try:
+        connection.execute('PRAGMA journal_mode=WAL')
+        # In WAL mode a commit does not wait for the disk; a power cut may
+        # lose the last commits, never the database.
+        connection.execute('PRAGMA synchronous=NORMAL')
+        with connection:
+            for statement in _SCHEMA:
+                connection.execute(statement)
+        _check_schema(connection, database)
+    except sqlite3.Error as error:
+        connection.close()
+        raise _database_error(database, error) from None
+    except SQLiteLogError:
+        connection.close()
+        raise
     return connection
 
 
@@ -133,8 +198,9 @@ class _Writer:
     Kept apart from the log so that a finalizer can commit them at exit
     without keeping the log alive.
     """
-    def __init__(self, connection):
+    def __init__(self, connection, database):
         self.connection = connection
+        self.database = database
         # (uuid, iteration, key) -> SQL value
         self.entries = {}
         # (uuid, key) -> pickled value
@@ -145,19 +211,24 @@ class _Writer:
         if self.connection is None:
             return
         if self.entries or self.status:
-            with self.connection:
-                if self.entries:
-                    self.connection.executemany(
-                        'INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)',
-                        [key + (value,)
-                         for key, value in self.entries.items()])
-                if self.status:
-                    self.connection.executemany(
-                        'INSERT OR REPLACE INTO status VALUES (?, ?, ?)',
-                        [key + (value,) for key, value in self.status.items()])
+            try:
+                self._write_pending()
+            except sqlite3.Error as error:
+                raise _database_error(self.database, error) from None
             self.entries.clear()
             self.status.clear()
         self.last_commit = time.monotonic()
+
+    def _write_pending(self):
+        with self.connection:
+            if self.entries:
+                self.connection.executemany(
+                    'INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)',
+                    [key + (value,) for key, value in self.entries.items()])
+            if self.status:
+                self.connection.executemany(
+                    'INSERT OR REPLACE INTO status VALUES (?, ?, ?)',
+                    [key + (value,) for key, value in self.status.items()])
 
     def close(self):
         if self.connection is not None:
@@ -170,10 +241,20 @@ class _Writer:
 
 def _finalize(log_reference, writer):
     # At interpreter exit the log may still be alive: commit its status too.
+    # A database that failed during training fails here again; the error
+    # was raised then, so only warn (a second traceback helps no one).
     log = log_reference()
-    if log is not None and writer.connection is not None:
-        log.flush()
-    writer.close()
+    try:
+        if log is not None and writer.connection is not None:
+            log.flush()
+    except SQLiteLogError as error:
+        warnings.warn('SQLiteLog: the last values were not saved: {}'.format(
+            error))
+    finally:
+        try:
+            writer.close()
+        except SQLiteLogError:
+            pass
 
 
 class SQLiteRow(MutableMapping):
@@ -221,6 +302,11 @@ class SQLiteLog(TrainingLogBase):
     commit_interval : float, optional
         Also commit buffered values when this many seconds have passed since
         the last commit (1 by default).
+
+    Raises
+    ------
+    SQLiteLogError
+        If `database` is not a blocks log database or stays locked.
 
     Notes
     -----
@@ -271,10 +357,11 @@ class SQLiteLog(TrainingLogBase):
         else:
             self.database = os.path.abspath(os.path.expanduser(database))
         self.commit_interval = commit_interval
-        self._writer = _Writer(_connect(self.database))
+        self._writer = _Writer(_connect(self.database), self.database)
         self._finalizer = weakref.finalize(self, _finalize, weakref.ref(self),
                                            self._writer)
         self._pending_iteration = None
+        self._last_status_write = time.monotonic()
 
     @property
     def connection(self):
@@ -292,10 +379,13 @@ class SQLiteLog(TrainingLogBase):
         ).fetchone() is not None
 
     def _register_run(self, resumed_from, resumed_at):
-        with self.connection:
-            self.connection.execute(
-                'INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?)',
-                (self.h_uuid, resumed_from, resumed_at, time.time()))
+        try:
+            with self.connection:
+                self.connection.execute(
+                    'INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?)',
+                    (self.h_uuid, resumed_from, resumed_at, time.time()))
+        except sqlite3.Error as error:
+            raise _database_error(self.database, error) from None
 
     def _load_ancestors(self):
         """Find the runs this one continues: [(uuid, last iteration read
@@ -342,18 +432,31 @@ class SQLiteLog(TrainingLogBase):
         self._written_status = self._pickle_status()
 
     def _pickle_status(self):
-        return {key: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        """Key -> (the value, its pickle): what was last written."""
+        return {key: (value, _pickle(value))
                 for key, value in self.status.items()}
 
-    def _queue_status(self):
-        # The status is a plain dict that the main loop mutates in place
-        # (``status['_epoch_ends'].append``), so compare pickles to find
-        # what changed since the last commit.
-        current = self._pickle_status()
-        for key, blob in current.items():
-            if self._written_status.get(key) != blob:
+    def _queue_status(self, everything=True):
+        """Queue the status values that changed since they were written.
+
+        A scalar is compared by value. Another value (a list such as
+        ``_epoch_ends``, which the main loop replaces rather than appends
+        to) is re-pickled when it is a new object, and otherwise, since it
+        may have been changed in place, only when `everything` is asked:
+        its pickle grows with the run, and the cost of a batch must not.
+        """
+        written = self._written_status
+        for key, value in self.status.items():
+            old_value, old_blob = written.get(key, (_SKIPPED, None))
+            if type(value) in _SCALAR_TYPES:
+                if type(old_value) is type(value) and old_value == value:
+                    continue
+            elif value is old_value and not everything:
+                continue
+            blob = _pickle(value)
+            if blob != old_blob:
                 self._writer.status[(self.h_uuid, key)] = blob
-        self._written_status = current
+            written[key] = (value, blob)
 
     # Writing
 
@@ -373,7 +476,7 @@ class SQLiteLog(TrainingLogBase):
                 or len(writer.entries) >= _MAX_PENDING
                 or time.monotonic() - writer.last_commit
                 > self.commit_interval):
-            self.flush()
+            self._commit_row()
             self._pending_iteration = iteration
         writer.entries[(self.h_uuid, iteration, key)] = sql_value
 
@@ -386,12 +489,24 @@ class SQLiteLog(TrainingLogBase):
         if not deleted:
             raise KeyError(key)
 
+    def _commit_row(self):
+        """Commit the buffered values and the changed status values;
+        those changed in place only every `commit_interval` seconds (see
+        :meth:`_queue_status`)."""
+        everything = (time.monotonic() - self._last_status_write
+                      > self.commit_interval)
+        self._queue_status(everything)
+        self._writer.commit()
+        if everything:
+            self._last_status_write = time.monotonic()
+
     def flush(self):
         """Commit the buffered values and status changes."""
         if self._writer.connection is None:
             return
         self._queue_status()
         self._writer.commit()
+        self._last_status_write = time.monotonic()
 
     def close(self):
         """Commit and close the connection; the log is unusable after."""

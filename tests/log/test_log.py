@@ -8,7 +8,8 @@ import warnings
 import numpy
 import pytest
 
-from blocks.config import config
+from blocks.config import ConfigurationError, config
+from blocks.log.sqlite import SQLiteLogError
 from blocks.main_loop import MainLoop
 from blocks.log import (BACKENDS, SQLiteLog, TrainingLog, TrainingLogBase,
                         create_log, list_runs)
@@ -344,3 +345,101 @@ def test_sqlite_no_warning_for_ordinary_use(tmp_path):
         warnings.simplefilter('error')
         with SQLiteLog(str(tmp_path / 'log.sqlite')) as log:
             log.current_row['cost'] = numpy.float64(1.0)
+
+
+# Unusable databases
+
+def test_sqlite_refuses_a_file_that_is_not_a_database(tmp_path):
+    path = tmp_path / 'log.sqlite'
+    path.write_bytes(os.urandom(4096))
+    with pytest.raises(SQLiteLogError, match='log.sqlite cannot be used'):
+        SQLiteLog(str(path))
+
+
+def test_sqlite_refuses_a_corrupt_database(tmp_path):
+    path = tmp_path / 'log.sqlite'
+    with SQLiteLog(str(path)) as log:
+        log[0]['cost'] = 1.0
+    data = bytearray(path.read_bytes())
+    data[:16] = b'not sqlite 3 at '  # the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(SQLiteLogError, match=str(path)):
+        SQLiteLog(str(path))
+
+
+def test_sqlite_refuses_another_schema_at_open(tmp_path):
+    import sqlite3
+    path = str(tmp_path / 'other.sqlite')
+    connection = sqlite3.connect(path)
+    connection.execute('CREATE TABLE entries (a, b)')
+    connection.commit()
+    connection.close()
+    with pytest.raises(SQLiteLogError,
+                       match=r"other.sqlite is an SQLite database but not a "
+                             r"blocks log: its table 'entries' has columns "
+                             r"\['a', 'b'\]"):
+        SQLiteLog(path)
+
+
+def test_sqlite_lock_timeout_is_a_setting_and_names_the_file(
+        tmp_path, set_config):
+    import sqlite3
+    path = str(tmp_path / 'log.sqlite')
+    log = SQLiteLog(path)
+    set_config(sqlite_timeout=0.05)
+    other = sqlite3.connect(path)
+    other.execute('BEGIN EXCLUSIVE')
+    try:
+        log[0]['cost'] = 1.0
+        with pytest.raises(SQLiteLogError,
+                           match=r'log.sqlite is locked by another process '
+                                 r'\(waited 0.05 s'):
+            log.flush()
+    finally:
+        other.rollback()
+        other.close()
+    log.close()
+    with pytest.raises(ConfigurationError, match='positive number'):
+        set_config(sqlite_timeout=0)
+
+
+def test_an_unusable_database_gives_one_error_and_no_second_at_exit(
+        tmp_path):
+    path = tmp_path / 'log.sqlite'
+    path.write_bytes(b'garbage' * 1000)
+    result = subprocess.run(
+        [sys.executable, '-c', textwrap.dedent('''
+            import sys
+            from blocks.log import SQLiteLog
+            try:
+                SQLiteLog(sys.argv[1])
+            except ValueError as error:
+                print('refused:', error)
+        '''), str(path)], capture_output=True, text=True, timeout=120)
+    assert 'refused:' in result.stdout
+    assert 'Traceback' not in result.stderr, result.stderr
+
+
+class CountsPickling(list):
+    """A list that counts how often it is pickled."""
+    pickled = 0
+
+    def __reduce__(self):
+        CountsPickling.pickled += 1
+        return list, (list(self),)
+
+
+def test_sqlite_does_not_repickle_an_unchanged_status_at_every_row(
+        tmp_path):
+    log = SQLiteLog(str(tmp_path / 'log.sqlite'), commit_interval=3600)
+    log.status['_epoch_ends'] = CountsPickling(range(1000))
+    log.flush()
+    CountsPickling.pickled = 0
+    for iteration in range(50):
+        log[iteration]['cost'] = 1.0
+        log.status['iterations_done'] += 1
+    assert CountsPickling.pickled == 0
+    log.close()  # an explicit flush writes changes made in place
+    assert CountsPickling.pickled >= 1
+    reader = SQLiteLog(str(tmp_path / 'log.sqlite'), uuid=log.h_uuid)
+    assert reader.status['iterations_done'] == 50
