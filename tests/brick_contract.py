@@ -202,17 +202,11 @@ def check_wrong_ndim(case, brick, variables, values):
         _apply(case, brick, wrong)
 
 
-def check_brick(case, rng, tolerance):
-    """Run every check of the module docstring on `case`."""
-    brick = case.factory()
-    assert type(brick) is case.brick_class
-    parameters = check_allocation(case, brick)
-    check_initialization(brick, parameters)
-
-    values = _input_values(case, rng)
-    variables = {name: _symbolic_like(name, value)
-                 for name, value in values.items()}
+def check_outputs_and_pickling(case, brick, variables, values, tolerance):
+    """Compute the outputs of `brick` and of an unpickled copy in one
+    function; return the output names and the brick's output values."""
     outputs = _apply(case, brick, variables)
+    names = _output_names(case, brick, outputs)
     copy = pickle.loads(pickle.dumps(brick))
     copy_outputs = _apply(case, copy, variables)
     function = pytensor.function(list(variables.values()),
@@ -220,13 +214,28 @@ def check_brick(case, rng, tolerance):
                                  on_unused_input='ignore')
     results = function(*values.values())
     original, unpickled = results[:len(outputs)], results[len(outputs):]
-    for name, value, copied in zip(_output_names(case, brick, outputs),
-                                   original, unpickled):
-        assert numpy.isfinite(value).all(), '{}: output {} not finite'.format(
-            brick.path, name)
-        numpy.testing.assert_allclose(copied, value, rtol=tolerance.rtol,
-                                      atol=tolerance.atol)
-    check_dims(case, brick, _output_names(case, brick, outputs), original)
+    for name, value, copied in zip(names, original, unpickled):
+        assert numpy.isfinite(value).all(), (
+            '{}: output {} is not finite'.format(brick.path, name))
+        numpy.testing.assert_allclose(
+            copied, value, rtol=tolerance.rtol, atol=tolerance.atol,
+            err_msg='{}: unpickled, output {} differs'.format(brick.path,
+                                                             name))
+    return names, original
+
+
+def check_brick(case, rng, tolerance):
+    """Run every check of the module docstring on `case`."""
+    brick = case.factory()
+    assert type(brick) is case.brick_class
+    parameters = check_allocation(case, brick)
+    check_initialization(brick, parameters)
+    values = _input_values(case, rng)
+    variables = {name: _symbolic_like(name, value)
+                 for name, value in values.items()}
+    names, outputs = check_outputs_and_pickling(case, brick, variables,
+                                                values, tolerance)
+    check_dims(case, brick, names, outputs)
     if case.wrong_ndim is not None:
         check_wrong_ndim(case, brick, variables, values)
 

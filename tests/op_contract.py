@@ -13,19 +13,20 @@ An :class:`OpCase` builds a graph holding the Op from symbolic inputs;
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy
 import pytensor
 import pytensor.tensor as pt
-from pytensor.compile.mode import Mode
+from pytensor.compile.mode import Mode, get_mode
 from pytensor.gradient import verify_grad
 from pytensor.graph.traversal import applys_between
 
 from blocks.utils import pack
 
 # The Ops run the same code under every linker: the Python linker
-# compiles fastest. The shape graph needs the fast_run rewrites, which
-# replace shapes of outputs by what infer_shape says.
-COMPUTE_MODE = 'FAST_COMPILE'
+# compiles fastest. A Mode object, not the name: given the name
+# 'FAST_COMPILE', verify_grad compiles its cost with FAST_RUN (Numba).
+# The shape graph needs the fast_run rewrites, which replace shapes of
+# outputs by what infer_shape says.
+COMPUTE_MODE = get_mode('FAST_COMPILE')
 SHAPE_MODE = Mode(linker='py', optimizer='fast_run')
 
 
@@ -41,8 +42,8 @@ class OpCase:
         Takes one symbolic variable per input and returns the output(s)
         of a graph holding at least one node of `op_class` (a public
         helper of blocks.ops, or a gradient of one).
-    inputs : list of tuple or array
-        Shapes of random floatX inputs, or arrays. An axis of size 1 is
+    inputs : list of tuple
+        The shapes of the (random, floatX) inputs. An axis of size 1 is
         broadcastable in the symbolic input.
     differentiable : bool, optional
         Whether to check the gradient of `build` with ``verify_grad``.
@@ -61,9 +62,8 @@ class OpCase:
 
 
 def _values(case, rng):
-    return [numpy.asarray(rng.standard_normal(spec).astype(
-        pytensor.config.floatX) if isinstance(spec, tuple) else spec)
-        for spec in case.inputs]
+    return [rng.standard_normal(shape).astype(pytensor.config.floatX)
+            for shape in case.inputs]
 
 
 def _symbolic_like(value):
@@ -94,9 +94,10 @@ def check_infer_shape(case, variables, values):
     assert not remaining, '{}: the shape graph computes the Op'.format(
         case.id)
     for inferred, value in zip(shapes(*values), computed):
-        assert tuple(inferred) == value.shape, (
+        inferred = tuple(int(size) for size in inferred)
+        assert inferred == value.shape, (
             '{}: infer_shape gives {}, the Op computes {}'.format(
-                case.id, tuple(inferred), value.shape))
+                case.id, inferred, value.shape))
     return computed[len(checked):]
 
 

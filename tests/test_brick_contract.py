@@ -46,6 +46,18 @@ class UncheckedInput(Scale):
         return input_ * self.parameters[0]
 
 
+class NeverInitialized(Scale):
+    def _initialize(self):
+        pass
+
+
+class ForgetsWeightsWhenPickled(Scale):
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if self.parameters:
+            self.parameters[0].set_value(numpy.ones(self.dim))
+
+
 class AllocatedWithZeros(Scale):
     def _allocate(self):
         self.parameters.append(shared_floatx(numpy.zeros(self.dim), 'w'))
@@ -67,6 +79,9 @@ def test_a_brick_keeping_the_contract_passes(rng, tolerance):
 @pytest.mark.parametrize('broken, match', [
     (case(Scale, parameters={BIAS: 1}), 'parameters by role'),
     (case(AllocatedWithZeros), 'is not NaN before initialization'),
+    (case(Scale, persistent={WEIGHT: 1}), 'besides the parameters'),
+    (case(NeverInitialized), 'is not finite after initialization'),
+    (case(ForgetsWeightsWhenPickled), 'unpickled, output output differs'),
     (case(LyingDims), r"get_dim\('output'\) is 4, the output has shape"),
     (case(Scale, dims=False), 'DID NOT RAISE'),
 ])
