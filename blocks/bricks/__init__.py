@@ -16,7 +16,9 @@ from blocks.bricks.wrappers import WithExtraDims
 from blocks.bricks.bn import (BatchNormalization, SpatialBatchNormalization,
                               BatchNormalizedMLP)
 from blocks.bricks.recurrent import (BaseRecurrent, recurrent,
-                                     SimpleRecurrent, LSTM, GatedRecurrent)
+                                     SimpleRecurrent, LSTM, GatedRecurrent,
+                                     Bidirectional, RecurrentStack,
+                                     RECURRENTSTACK_SEPARATOR)
 # Reachable from here as in Blocks, where scripts such as the
 # blocks-examples MNIST MLP import WEIGHT from blocks.bricks
 from blocks.roles import BIAS, WEIGHT  # noqa: F401
@@ -29,4 +31,5 @@ __all__ = ['application', 'Brick', 'lazy', 'Activation', 'Feedforward',
            'WithExtraDims', 'BatchNormalization',
            'SpatialBatchNormalization', 'BatchNormalizedMLP',
            'BaseRecurrent', 'recurrent', 'SimpleRecurrent', 'LSTM',
-           'GatedRecurrent']
+           'GatedRecurrent', 'Bidirectional', 'RecurrentStack',
+           'RECURRENTSTACK_SEPARATOR']

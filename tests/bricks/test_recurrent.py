@@ -13,8 +13,9 @@ from pytensor.scan.op import Scan
 
 from blocks.bricks import Identity, Linear, Tanh
 from blocks.compilation import compile_function, default_mode
-from blocks.bricks.recurrent import (BaseRecurrent, LSTM, SimpleRecurrent,
-                                     recurrent)
+from blocks.bricks.recurrent import (BaseRecurrent, Bidirectional,
+                                     GatedRecurrent, LSTM, RecurrentStack,
+                                     SimpleRecurrent, recurrent)
 from blocks.filter import VariableFilter
 from blocks.graph import ComputationGraph
 from blocks.initialization import (Constant, Identity as IdentityInit,
@@ -81,6 +82,32 @@ def lstm_step(W, w_in, w_forget, w_out):
         o = sigmoid(a[:, 3 * dim:] + c_new * w_out)
         return [o * numpy.tanh(c_new), c_new]
     return step
+
+
+def gru_step(state_to_state, state_to_gates):
+    dim = state_to_state.shape[0]
+
+    def step(elements, states):
+        (x,), (h,) = elements, states
+        gates = sigmoid(h.dot(state_to_gates) + x[:, dim:])
+        update, reset = gates[:, :dim], gates[:, dim:]
+        candidate = numpy.tanh((reset * h).dot(state_to_state) + x[:, :dim])
+        return [update * candidate + (1 - update) * h]
+    return step
+
+
+def sequences_of(brick, x):
+    """The input sequences of a cell cut from one array of features (the
+    GRU's inputs and gate inputs side by side)."""
+    if isinstance(brick, GatedRecurrent):
+        return {'inputs': x[..., :brick.dim],
+                'gate_inputs': x[..., brick.dim:]}
+    return {'inputs': x}
+
+
+def input_width(brick):
+    return sum(brick.get_dim(name) for name in brick.apply.sequences
+               if name != 'mask')
 
 
 def values(brick):
@@ -268,7 +295,7 @@ MASK = numpy.array([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 1, 0]],
                    dtype=FLOATX)
 
 
-def build(brick_class, dim, input_dim, seed):
+def build(brick_class, dim, seed):
     brick = brick_class(dim=dim, weights_init=IsotropicGaussian(0.5),
                         seed=seed, **({'activation': Tanh()}
                                       if brick_class is SimpleRecurrent
@@ -278,38 +305,50 @@ def build(brick_class, dim, input_dim, seed):
     return brick
 
 
-def compile_cell(brick, state_names):
+def compile_cell(brick):
     """One function giving, for inputs x, a mask and initial states: the
     masked loop from the given states, the reversed masked loop from the
     trainable initial states, the loop with return_initial_states, and
     one step."""
     x, mask = pt.tensor3('x'), pt.matrix('mask')
+    state_names = brick.apply.states
     given = [pt.matrix(name) for name in state_names]
-    forward = brick.apply(x, mask=mask, as_list=True,
-                          **dict(zip(state_names, given)))
-    backward = brick.apply(x, mask=mask, reverse=True, as_list=True)
-    with_initial = brick.apply(x, return_initial_states=True, as_list=True)
-    step = brick.apply(x[0], *given, mask=mask[0], iterate=False,
-                       as_list=True)
+    forward = brick.apply(mask=mask, as_list=True,
+                          **dict(zip(state_names, given)),
+                          **sequences_of(brick, x))
+    backward = brick.apply(mask=mask, reverse=True, as_list=True,
+                           **sequences_of(brick, x))
+    with_initial = brick.apply(return_initial_states=True, as_list=True,
+                               **sequences_of(brick, x))
+    step = brick.apply(mask=mask[0], iterate=False, as_list=True,
+                       **dict(zip(state_names, given)),
+                       **sequences_of(brick, x[0]))
     return compile_function([x, mask] + given,
                              forward + backward + with_initial + step)
 
 
 @pytest.fixture(scope='module')
 def simple():
-    brick = build(SimpleRecurrent, 3, 3, seed=1)
-    return brick, compile_cell(brick, ['states'])
+    brick = build(SimpleRecurrent, 3, seed=1)
+    return brick, compile_cell(brick)
 
 
 @pytest.fixture(scope='module')
 def lstm():
-    brick = build(LSTM, 2, 8, seed=2)
-    return brick, compile_cell(brick, ['states', 'cells'])
+    brick = build(LSTM, 2, seed=2)
+    return brick, compile_cell(brick)
 
 
-def check_cell(brick, function, step, input_dim, n_states):
+@pytest.fixture(scope='module')
+def gru():
+    brick = build(GatedRecurrent, 2, seed=3)
+    return brick, compile_cell(brick)
+
+
+def check_cell(brick, function, step):
+    n_states = len(brick.apply.states)
     rng = numpy.random.RandomState(0)
-    x = rng.normal(size=(T, B, input_dim)).astype(FLOATX)
+    x = rng.normal(size=(T, B, input_width(brick))).astype(FLOATX)
     given = [rng.normal(size=(B, brick.dim)).astype(FLOATX)
              for _ in range(n_states)]
     results = function(x, MASK, *given)
@@ -336,12 +375,17 @@ def check_cell(brick, function, step, input_dim, n_states):
 
 def test_simple_recurrent_against_numpy(simple):
     brick, function = simple
-    check_cell(brick, function, simple_step(brick.W.get_value()), 3, 1)
+    check_cell(brick, function, simple_step(brick.W.get_value()))
 
 
 def test_lstm_against_numpy(lstm):
     brick, function = lstm
-    check_cell(brick, function, lstm_step(*values(brick)[:4]), 8, 2)
+    check_cell(brick, function, lstm_step(*values(brick)[:4]))
+
+
+def test_gated_recurrent_against_numpy(gru):
+    brick, function = gru
+    check_cell(brick, function, gru_step(*values(brick)[:2]))
 
 
 def test_lstm_gate_order_and_output_peephole():
@@ -402,21 +446,20 @@ def test_lstm_initializes_its_peepholes_with_weights_init():
         lstm.initialize()
 
 
-def grad_check(brick, n_inputs, input_dim, n_states):
+@pytest.mark.parametrize('cell', ['simple', 'lstm', 'gru'])
+def test_gradients(cell, request):
+    brick = request.getfixturevalue(cell)[0]
+    state_names = brick.apply.states
     rng = numpy.random.RandomState(1)
-    x = rng.normal(size=(2, 2, input_dim))
-    h0 = [rng.normal(size=(2, brick.dim)) for _ in range(n_states)]
+    x = rng.normal(size=(2, 2, input_width(brick)))
+    h0 = [rng.normal(size=(2, brick.dim)) for _ in state_names]
 
     def cost(x, *states):
-        outputs = brick.apply(x, *states, mask=MASK[1:3, :2], as_list=True)
+        outputs = brick.apply(mask=MASK[1:3, :2], as_list=True,
+                              **dict(zip(state_names, states)),
+                              **sequences_of(brick, x))
         return sum((output ** 2).sum() for output in outputs)
     verify_grad(cost, [x] + h0, rng=rng, mode=default_mode())
-
-
-@pytest.mark.parametrize('cell', ['simple', 'lstm'])
-def test_gradients(cell, simple, lstm):
-    brick = {'simple': simple, 'lstm': lstm}[cell][0]
-    grad_check(brick, 1, brick.get_dim('inputs'), len(brick.apply.states))
 
 
 def test_trainable_initial_states_get_gradients(simple):
@@ -431,17 +474,214 @@ def test_trainable_initial_states_get_gradients(simple):
     numpy.testing.assert_allclose(value, expected, **TOLERANCE)
 
 
-def test_recurrent_bricks_pickle(simple, lstm):
-    for brick, _ in (simple, lstm):
+def test_cells_pickle(simple, lstm, gru):
+    x = pt.tensor3('x')
+    outputs, copies = [], []
+    for brick, _ in (simple, lstm, gru):
         copy = pickle.loads(pickle.dumps(brick))
-        for old, new in zip(values(brick), values(copy)):
-            numpy.testing.assert_array_equal(old, new)
+        copies.append(copy)
+        assert [p.name for p in copy.parameters] == [
+            p.name for p in brick.parameters]
+        width = input_width(brick)
+        outputs += [cell.apply(as_list=True,
+                               **sequences_of(cell, x[:, :, :width]))[0]
+                    for cell in (brick, copy)]
+    results = compile_function([x], outputs)(
+        numpy.ones((2, 1, 8), dtype=FLOATX))
+    for original, copy in zip(results[::2], results[1::2]):
+        numpy.testing.assert_allclose(copy, original)
+
+
+def test_combinations_pickle():
+    bidirectional = Bidirectional(LSTM(dim=2), weights_init=Constant(1))
+    stack = RecurrentStack([LSTM(dim=2), GatedRecurrent(dim=2)],
+                           weights_init=Constant(1), biases_init=Constant(0))
+    for brick in (bidirectional, stack):
+        brick.initialize()
+        copy = pickle.loads(pickle.dumps(brick))
+        assert copy.apply.outputs == brick.apply.outputs
+        assert copy.get_dim('states') == brick.get_dim('states')
         x = pt.tensor3('x')
-        result = copy.apply(x, as_list=True)[0]
-        value = numpy.ones((2, 1, copy.get_dim('inputs')), dtype=FLOATX)
-        numpy.testing.assert_allclose(
-            evaluate(result, {x: value}),
-            evaluate(brick.apply(x, as_list=True)[0], {x: value}))
+        assert len(copy.apply(x, as_list=True)) == len(brick.apply.outputs)
+
+
+# --- GatedRecurrent ---------------------------------------------------------
+
+def test_gated_recurrent_layout():
+    gru = GatedRecurrent(dim=2, weights_init=IdentityInit())
+    gru.initialize()
+    assert [p.name for p in gru.parameters] == [
+        'state_to_state', 'state_to_gates', 'initial_state']
+    assert gru.apply.sequences == ['mask', 'inputs', 'gate_inputs']
+    assert gru.get_dims(['inputs', 'gate_inputs', 'states', 'mask']) == [
+        2, 4, 2, 0]
+    # two square blocks side by side, not one (2, 4) draw
+    numpy.testing.assert_array_equal(gru.state_to_gates.get_value(),
+                                     numpy.hstack([numpy.eye(2)] * 2))
+    numpy.testing.assert_array_equal(gru.initial_state.get_value(), 0)
+
+
+# --- Bidirectional ----------------------------------------------------------
+
+def test_bidirectional_halves():
+    bidirectional = Bidirectional(SimpleRecurrent(dim=3, activation=Tanh()),
+                                  weights_init=IsotropicGaussian(0.5),
+                                  seed=4)
+    bidirectional.initialize()
+    forward, backward = bidirectional.children
+    assert (forward.name, backward.name) == ('forward', 'backward')
+    assert bidirectional.apply.outputs == ['states']
+    assert bidirectional.get_dims(['states', 'inputs']) == [6, 3]
+    x, mask = pt.tensor3('x'), pt.matrix('mask')
+    value = numpy.random.RandomState(5).normal(size=(T, B, 3)).astype(FLOATX)
+    result = compile_function([x, mask], bidirectional.apply(x, mask=mask))(
+        value, MASK)
+    assert result.shape == (T, B, 6)
+    zeros = [numpy.zeros((B, 3))]
+    (ahead,) = numpy_loop(simple_step(forward.W.get_value()), [value], zeros,
+                          MASK)
+    (behind,) = numpy_loop(simple_step(backward.W.get_value()), [value],
+                           zeros, MASK, reverse=True)
+    numpy.testing.assert_allclose(result[..., :3], ahead, **TOLERANCE)
+    numpy.testing.assert_allclose(result[..., 3:], behind[::-1], **TOLERANCE)
+    # padding at the end leaves the backward state at its initial value
+    numpy.testing.assert_allclose(result[3, 2, 3:], 0)
+
+
+def test_bidirectional_lstm_concatenates_states_and_cells():
+    bidirectional = Bidirectional(LSTM(dim=2))
+    assert bidirectional.apply.outputs == ['states', 'cells']
+    assert bidirectional.get_dims(['states', 'cells', 'inputs']) == [4, 4, 8]
+    states, cells = bidirectional.apply(pt.tensor3('x', shape=(3, 1, 8)))
+    assert states.name == 'bidirectional_apply_states'
+    # a prototype configured afterwards changes neither copy
+    bidirectional.prototype.dim = 5
+    assert bidirectional.children[0].dim == 2
+
+
+# --- RecurrentStack ---------------------------------------------------------
+
+def test_suffix_rules():
+    assert RecurrentStack.suffix('mask', 3) == 'mask'
+    assert RecurrentStack.suffix('states', 0) == 'states'
+    assert RecurrentStack.suffix('states', 2) == 'states#2'
+    assert RecurrentStack.suffixes(['inputs', 'mask'], 1) == ['inputs#1']
+    assert RecurrentStack.split_suffix('x#3#7') == ('x#3', 7)
+    assert RecurrentStack.split_suffix('x#') == ('x#', 0)
+    assert RecurrentStack.split_suffix('#5') == ('', 5)
+    assert RecurrentStack.split_suffix('x#a') == ('x#a', 0)
+    assert RecurrentStack.split_suffix('states') == ('states', 0)
+
+
+def lstm_stack(skip_connections, depth=3, dim=2, seed=6):
+    stack = RecurrentStack([LSTM(dim=dim) for _ in range(depth)],
+                           skip_connections=skip_connections,
+                           weights_init=IsotropicGaussian(0.5),
+                           biases_init=Constant(0.1), seed=seed)
+    stack.initialize()
+    for transition in stack.transitions:
+        randomize_initial_states(transition, numpy.random.RandomState(seed))
+    return stack
+
+
+def test_stack_names_and_dims():
+    plain, skipping = lstm_stack(False), lstm_stack(True)
+    states = ['states', 'cells', 'states#1', 'cells#1', 'states#2',
+              'cells#2']
+    for stack in (plain, skipping):
+        assert stack.apply.states == stack.apply.outputs == states
+        assert stack.low_memory_apply.states == states
+        assert stack.initial_states.outputs == states
+        assert stack.apply.contexts == []
+        assert [t.name for t in stack.transitions] == [
+            'lstm#0', 'lstm#1', 'lstm#2']
+        assert [f.name for f in stack.forks] == ['fork_1', 'fork_2']
+        assert stack.forks[0].output_names == ['inputs']
+        assert stack.get_dims(['inputs', 'inputs#2', 'states#1', 'mask']) \
+            == [8, 8, 2, 0]
+        assert stack.forks[1].input_dim == 2
+        assert stack.forks[1].output_dims == [8]
+    assert plain.apply.sequences == ['inputs', 'mask']
+    assert skipping.apply.sequences == ['inputs', 'inputs#1', 'inputs#2',
+                                        'mask']
+    assert plain.forks[0].transforms[0].use_bias
+    assert not skipping.forks[0].transforms[0].use_bias
+
+
+def stack_reference(stack, inputs, mask):
+    """Layer by layer in NumPy: each layer above the bottom reads the fork
+    of the states below, plus its own input with skip connections."""
+    results, below = [], None
+    for level, transition in enumerate(stack.transitions):
+        external = inputs[level] if level == 0 or stack.skip_connections \
+            else 0
+        if level > 0:
+            linear = stack.forks[level - 1].transforms[0]
+            external = external + below.dot(linear.W.get_value())
+            if linear.use_bias:
+                external = external + linear.b.get_value()
+        initial = [numpy.tile(p.get_value(), (B, 1))
+                   for p in transition.parameters[4:]]
+        outputs = numpy_loop(lstm_step(*values(transition)[:4]),
+                             [external], initial, mask)
+        results += outputs
+        below = outputs[0]
+    return results
+
+
+@pytest.mark.parametrize('skip_connections', [False, True])
+def test_stack_against_numpy_in_both_memory_modes(skip_connections):
+    stack = lstm_stack(skip_connections)
+    names = stack.apply.sequences[:-1]
+    xs = [pt.tensor3(name) for name in names]
+    mask = pt.matrix('mask')
+    kwargs = dict(zip(names, xs), mask=mask)
+    outputs = (stack.apply(as_list=True, **kwargs) +
+               stack.apply(low_memory=True, as_list=True, **kwargs))
+    rng = numpy.random.RandomState(7)
+    inputs = [rng.normal(size=(T, B, 8)).astype(FLOATX) for _ in names]
+    results = compile_function(xs + [mask], outputs)(*inputs, MASK)
+    expected = stack_reference(stack, inputs, MASK)
+    separate, together = results[:6], results[6:]
+    for one, other, wanted in zip(separate, together, expected):
+        numpy.testing.assert_allclose(one, wanted, **TOLERANCE)
+        numpy.testing.assert_allclose(other, wanted, **TOLERANCE)
+
+
+def test_stack_with_initial_states_and_one_step():
+    stack = lstm_stack(False, depth=2)
+    x = pt.tensor3('x')
+    with_initial = stack.apply(x, return_initial_states=True, as_list=True)
+    h = [pt.matrix(name) for name in stack.apply.states]
+    step = stack.apply(x[0], iterate=False, as_list=True,
+                       **dict(zip(stack.apply.states, h)))
+    rng = numpy.random.RandomState(8)
+    value = rng.normal(size=(T, B, 8)).astype(FLOATX)
+    previous = [rng.normal(size=(B, 2)).astype(FLOATX) for _ in h]
+    results = compile_function([x] + h, with_initial + step)(value, *previous)
+    expected = stack_reference(stack, [value], None)
+    for actual, wanted, transition_state in zip(
+            results[:4], expected, [p for t in stack.transitions
+                                    for p in t.parameters[4:]]):
+        numpy.testing.assert_allclose(actual[0], numpy.tile(
+            transition_state.get_value(), (B, 1)), **TOLERANCE)
+        numpy.testing.assert_allclose(actual[1:], wanted, **TOLERANCE)
+    bottom = lstm_step(*values(stack.transitions[0])[:4])([value[0]],
+                                                           previous[:2])
+    linear = stack.forks[0].transforms[0]
+    top_input = bottom[0].dot(linear.W.get_value()) + linear.b.get_value()
+    top = lstm_step(*values(stack.transitions[1])[:4])([top_input],
+                                                        previous[2:])
+    for actual, wanted in zip(results[4:], bottom + top):
+        numpy.testing.assert_allclose(actual, wanted, **TOLERANCE)
+
+
+def test_stack_cannot_run_in_reverse():
+    stack = RecurrentStack([SimpleRecurrent(dim=2, activation=Tanh())
+                            for _ in range(2)], name='stack')
+    with pytest.raises(NotImplementedError, match='/stack: a stack cannot '
+                       'run in reverse'):
+        stack.apply(pt.tensor3('x'), reverse=True)
 
 
 # --- errors ----------------------------------------------------------------
@@ -470,6 +710,13 @@ def test_mask_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r'/lstm: sequence mask expected 5 '
                        r'steps \(from inputs\), got shape \(6, 3\)'):
         lstm.apply(x, mask=pt.matrix('mask', shape=(6, 3)))
+
+
+def test_missing_sequence():
+    gru = GatedRecurrent(dim=2, name='gru')
+    with pytest.raises(TypeError, match='/gru: apply needs gate_inputs, '
+                       'which was not given'):
+        gru.apply(pt.tensor3('x'))
 
 
 def test_state_that_does_not_match():

@@ -4,6 +4,9 @@ the bricks that combine them."""
 from blocks.bricks.recurrent.base import BaseRecurrent, recurrent
 from blocks.bricks.recurrent.architectures import (SimpleRecurrent, LSTM,
                                                    GatedRecurrent)
+from blocks.bricks.recurrent.misc import (Bidirectional, RecurrentStack,
+                                          RECURRENTSTACK_SEPARATOR)
 
 __all__ = ['BaseRecurrent', 'recurrent', 'SimpleRecurrent', 'LSTM',
-           'GatedRecurrent']
+           'GatedRecurrent', 'Bidirectional', 'RecurrentStack',
+           'RECURRENTSTACK_SEPARATOR']

@@ -390,11 +390,29 @@ class _Recurrence:
                 bound.arguments.pop(name, None)
         if not controls['iterate']:
             return self.step_function(*bound.args, **bound.kwargs)
+        arguments = self._named_arguments(brick, bound)
+        self._check_required(injected['application'], arguments)
         return _Loop(injected['application'], injected['application_call'],
-                     self._named_arguments(brick, bound),
+                     arguments,
                      controls['reverse'], controls['return_initial_states'],
                      controls['n_steps'], controls['batch_size'],
                      controls['scan_kwargs']).build()
+
+    def _check_required(self, application, arguments):
+        """Refuse a loop without a required argument of the step (one
+        without default that is not a state, which has an initial value)
+        before scan calls the step."""
+        states = getattr(application, 'states', None) or []
+        missing = [
+            param.name for param in
+            list(self.step_signature.parameters.values())[1:]
+            if param.kind == param.POSITIONAL_OR_KEYWORD and
+            param.default is param.empty and param.name not in _INJECTED and
+            param.name not in states and arguments.get(param.name) is None]
+        if missing:
+            raise TypeError('{}: {} needs {}, which {} not given'.format(
+                application.brick.path, application.name,
+                ', '.join(missing), 'was' if len(missing) == 1 else 'were'))
 
     def _named_arguments(self, brick, bound):
         arguments = {}
