@@ -29,7 +29,8 @@ from blocks.bricks.cost import (AbsoluteError, BinaryCrossEntropy,
                                 MisclassificationRate, SquaredError)
 from blocks.bricks.lookup import LookupTable
 from blocks.bricks.parallel import Distribute, Fork, Merge, Parallel
-from blocks.bricks.recurrent import (LSTM, BaseRecurrent, GatedRecurrent,
+from blocks.bricks.recurrent import (LSTM, BaseRecurrent, Bidirectional,
+                                     GatedRecurrent, RecurrentStack,
                                      SimpleRecurrent)
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.roles import (BATCH_NORM_POPULATION_MEAN,
@@ -160,6 +161,16 @@ CASES = [
               {'inputs': (4, 2, 2), 'gate_inputs': (4, 2, 4),
                'mask': numpy.ones((4, 2), dtype=pytensor.config.floatX)},
               {WEIGHT: 2, INITIAL_STATE: 1}, by_name=True, wrong_ndim=2),
+    BrickCase(Bidirectional,
+              lambda: Bidirectional(SimpleRecurrent(3, Tanh()), **INIT),
+              {'inputs': (4, 2, 3)}, {WEIGHT: 2, INITIAL_STATE: 2},
+              wrong_ndim=2),
+    # the fork between the layers is a Linear with biases
+    BrickCase(RecurrentStack,
+              lambda: RecurrentStack([SimpleRecurrent(3, Tanh()),
+                                      LSTM(2)], **INIT),
+              {'inputs': (4, 2, 3)},
+              {WEIGHT: 6, BIAS: 1, INITIAL_STATE: 3}, wrong_ndim=2),
 ]
 
 
