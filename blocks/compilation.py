@@ -67,11 +67,23 @@ Fast cycle detection
     (:attr:`AutoMode.pytensor_flags`), which only restricts in-place
     rewrites (:class:`InplaceUpdates` checks its few replacements fully).
 
+Scan's inner functions in the same mode
+    A scan built without a ``mode`` (as the recurrent bricks build theirs)
+    compiles its step function with PyTensor's ``Mode('cvm', 'fast_run')``,
+    not with the mode of the function that contains it: the step would
+    lose everything above (its ``tanh`` computed element by element, its
+    products through the slow ``Gemm`` fallback). The ``'auto'`` mode gives
+    each such scan node, as it compiles it, a copy of the op that compiles
+    its inner function with the ``'auto'`` mode too (so does the scan of
+    the gradient, built from the same op). The symbolic graph keeps
+    ``mode=None``, so it still pickles.
+
 What is computed does not change: rewrites are left out; of those added,
 one inlines a sub-function as PyTensor does for other ``OpFromGraph``, one
 computes ``tanh`` with another implementation of the same precision, and
-one writes updates where PyTensor's own in-place rewrite would; no rewrite
-tagged unsafe is used.
+one writes updates where PyTensor's own in-place rewrite would, one
+chooses the mode of scan's inner functions; no rewrite tagged unsafe is
+used.
 
 Why not Numba, PyTensor 3's default? It JIT-compiles every function on its
 first call, which takes minutes of CPU for a deep batch-normalized training
@@ -81,6 +93,7 @@ keeps the result in PyTensor's ``compiledir``.
 
 """
 import warnings
+from copy import copy
 
 import numpy
 import pytensor
@@ -88,6 +101,7 @@ from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.graph.utils import InconsistencyError
 from pytensor.scalar import Tanh
+from pytensor.scan.op import Scan
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.rewriting.elemwise import InplaceElemwiseOptimizer
 from pytensor.tensor.rewriting.ofg import inline_ofg_node
@@ -234,6 +248,23 @@ class InplaceUpdates(InplaceElemwiseOptimizer):
                                               prof), file=stream)
 
 
+# Before the scan rewrites (1.6 and later), which copy the mode of the
+# scans they rebuild.
+_SCAN_INNER_MODE_POSITION = 0.5
+
+
+@node_rewriter([Scan])
+def scan_inner_mode(fgraph, node):
+    """Compile the inner function of a scan that has no mode of its own
+    with the 'auto' mode."""
+    if node.op.mode is not None:
+        return None
+    op = copy(node.op)
+    op.mode = _cached_auto_mode()
+    op.__dict__.pop('_fn', None)  # an inner function compiled before
+    return op.make_node(*node.inputs).outputs
+
+
 #: Also left out when PyTensor has no BLAS to link (``blas__ldflags`` empty):
 #: its fallback ``Gemm`` is slower than ``Dot22`` (NumPy's BLAS) followed
 #: by a fused elementwise update (see the module notes).
@@ -274,10 +305,19 @@ def auto_mode():
          _INLINE_SOFTMAX_POSITION),
         (dfs_rewriter(vectorize_transcendental,
                       name='vectorize_transcendental'), _VECTORIZE_POSITION),
-        (InplaceUpdates(), _INPLACE_UPDATES_POSITION))
+        (InplaceUpdates(), _INPLACE_UPDATES_POSITION),
+        (dfs_rewriter(scan_inner_mode, name='scan_inner_mode'),
+         _SCAN_INNER_MODE_POSITION))
 
 
 _AUTO_MODE = None
+
+
+def _cached_auto_mode():
+    global _AUTO_MODE
+    if _AUTO_MODE is None:
+        _AUTO_MODE = auto_mode()
+    return _AUTO_MODE
 
 
 def default_mode():
@@ -294,12 +334,9 @@ def default_mode():
     'VMLinker'
 
     """
-    global _AUTO_MODE
     name = config.compile_mode
     if name == 'auto':
-        if _AUTO_MODE is None:
-            _AUTO_MODE = auto_mode()
-        return _AUTO_MODE
+        return _cached_auto_mode()
     return get_mode(name)
 
 

@@ -3,10 +3,12 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import get_mode
+from pytensor.scan.op import Scan
 
 from blocks.compilation import (SourceFunction, auto_mode, compile_function,
                                 default_mode)
 from blocks.config import Configuration, config
+from blocks.ops.vectorized import VectorizedUnary
 
 
 @pytest.fixture
@@ -173,3 +175,30 @@ def test_every_auto_mode_compiles_with_its_own_flags(monkeypatch):
     compile_function([x], 2 * x, mode=auto_mode().excluding('fusion'))
     compile_function([x], 2 * x, mode=get_mode('FAST_RUN'))
     assert seen == ['fast', 'fast', pytensor.config.cycle_detection]
+
+
+def test_scans_compile_their_step_with_the_auto_mode_too():
+    # A tanh recurrence and its gradient: two scans built without a mode.
+    floatx = pytensor.config.floatX
+    weight = pytensor.shared(numpy.asarray(0.5, dtype=floatx), name='w')
+    x = pt.matrix('x')
+    states = pytensor.scan(lambda x_t, h: pt.tanh(x_t + weight * h),
+                           sequences=[x], outputs_info=[pt.zeros_like(x[0])],
+                           return_updates=False)
+    gradient = pytensor.grad(states.sum(), weight)
+    function = compile_function([x], [states, gradient])
+    scans = [node.op for node in function.maker.fgraph.toposort()
+             if isinstance(node.op, Scan)]
+    assert len(scans) == 2
+    assert all(op.mode is default_mode() for op in scans)
+    assert states.owner.inputs[0].owner.op.mode is None  # graph untouched
+    inner = scans[0].fn.maker.fgraph.toposort()
+    assert any(isinstance(node.op, VectorizedUnary) for node in inner)
+
+    data = numpy.random.RandomState(0).normal(size=(4, 3)).astype(floatx)
+    h, reference = numpy.zeros(3), []
+    for row in data:
+        h = numpy.tanh(row + 0.5 * h)
+        reference.append(h)
+    ours, _ = function(data)
+    numpy.testing.assert_allclose(ours, reference, rtol=1e-5)
