@@ -4,9 +4,9 @@ Every function blocks compiles (training steps, monitoring, snapshots)
 goes through :func:`compile_function`, which uses :func:`default_mode`
 unless given a `mode`. The setting ``compile_mode`` (environment variable
 ``BLOCKS_COMPILE_MODE``) chooses it: ``'auto'`` (the default, described
-below) or the name of any PyTensor mode (``'NUMBA'``, ``'FAST_RUN'``,
-``'FAST_COMPILE'``, ``'CVM'``, ``'C'``, ``'JAX'`` ...), used as PyTensor
-would use it.
+below), ``'jax'`` (blocks' JAX mode, described after it) or the name of
+any PyTensor mode (``'NUMBA'``, ``'FAST_RUN'``, ``'FAST_COMPILE'``,
+``'CVM'``, ``'C'``, ``'JAX'`` ...), used as PyTensor would use it.
 
 The ``'auto'`` mode
 -------------------
@@ -91,6 +91,29 @@ step and seconds for each small function (the test suite compiles
 hundreds). The C linker compiles each kind of node once per machine and
 keeps the result in PyTensor's ``compiledir``.
 
+The ``'jax'`` mode
+------------------
+PyTensor's ``JAX`` mode (its ``fast_run`` and ``jax`` rewrites, the whole
+function compiled by XLA with :func:`jax.jit`), the route to GPUs, TPUs and
+many devices; it needs JAX installed (the ``jax`` extra). It differs from
+PyTensor's in what the user gets back (:class:`NumpyValuesJAXLinker`):
+
+- outputs, and the new values of shared variables, are NumPy arrays, not
+  JAX arrays, so that after training ``get_value()``, functions compiled in
+  another mode, checkpoints and parameter files all see NumPy values (the
+  price is a copy from the device per call, nothing on a CPU next to a
+  step, but a transfer on a GPU);
+- the warning PyTensor gives for each random stream (a function compiled
+  with JAX draws from its own copy of the generator, which leaves the
+  shared generator as it was) is silenced: blocks' noise and dropout
+  streams are made for this.
+
+The ops of :mod:`blocks.ops` run natively under it (:mod:`blocks.ops.jax`).
+Prefer ``'auto'`` on a CPU for small networks and for the many small
+functions of tests (XLA compiles each function anew in every process);
+prefer ``'jax'`` for a GPU, for several devices, and for large
+convolutional networks on a CPU (see ``docs/gpu.rst``).
+
 """
 import warnings
 from copy import copy
@@ -98,6 +121,8 @@ from copy import copy
 import numpy
 import pytensor
 from pytensor.compile.mode import Mode, get_mode
+from pytensor.graph.rewriting.db import RewriteDatabaseQuery
+from pytensor.link.jax.linker import JAXLinker
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.graph.utils import InconsistencyError
 from pytensor.scalar import Tanh
@@ -112,6 +137,7 @@ from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['compile_function', 'SourceFunction', 'source_names',
            'default_mode', 'auto_mode', 'AutoMode', 'InplaceUpdates',
+           'jax_mode', 'NumpyValuesJAXLinker',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
 
 #: The ``fast_run`` rewrites the ``'auto'`` mode leaves out (see above).
@@ -310,7 +336,49 @@ def auto_mode():
          _SCAN_INNER_MODE_POSITION))
 
 
+class NumpyValuesJAXLinker(JAXLinker):
+    """PyTensor's JAX linker, returning NumPy arrays (see the module notes).
+
+    Examples
+    --------
+    >>> import numpy, pytensor
+    >>> w = pytensor.shared(numpy.ones(2), name='w')
+    >>> step = compile_function([], [], updates=[(w, 2 * w)],
+    ...                         mode=jax_mode())  # doctest: +SKIP
+    >>> step(); type(w.get_value())  # doctest: +SKIP
+    <class 'numpy.ndarray'>
+
+    """
+
+    def fgraph_convert(self, *args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                'ignore', message='The RandomType SharedVariables')
+            return super().fgraph_convert(*args, **kwargs)
+
+    def jit_compile(self, fn):
+        import jax
+        jitted = super().jit_compile(fn)
+
+        def to_numpy(value):
+            # A random generator's new state is a dictionary; JAX keeps it.
+            if isinstance(value, jax.Array):
+                return numpy.array(value)
+            return value
+
+        def run_returning_numpy(*args):
+            return [to_numpy(value) for value in jitted(*args)]
+        return run_returning_numpy
+
+
+def jax_mode():
+    """Blocks' JAX mode (see the module notes)."""
+    return Mode(NumpyValuesJAXLinker(),
+                RewriteDatabaseQuery(include=['fast_run', 'jax']))
+
+
 _AUTO_MODE = None
+_JAX_MODE = None
 
 
 def _cached_auto_mode():
@@ -334,9 +402,14 @@ def default_mode():
     'VMLinker'
 
     """
+    global _JAX_MODE
     name = config.compile_mode
     if name == 'auto':
         return _cached_auto_mode()
+    if name == 'jax':
+        if _JAX_MODE is None:
+            _JAX_MODE = jax_mode()
+        return _JAX_MODE
     return get_mode(name)
 
 

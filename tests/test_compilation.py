@@ -1,3 +1,5 @@
+import warnings
+
 import numpy
 import pytensor
 import pytensor.tensor as pt
@@ -9,6 +11,7 @@ from blocks.compilation import (SourceFunction, auto_mode, compile_function,
                                 default_mode)
 from blocks.config import Configuration, config
 from blocks.ops.vectorized import VectorizedUnary
+from blocks.utils.random_streams import RandomStream
 
 
 @pytest.fixture
@@ -202,3 +205,36 @@ def test_scans_compile_their_step_with_the_auto_mode_too():
         reference.append(h)
     ours, _ = function(data)
     numpy.testing.assert_allclose(ours, reference, rtol=1e-5)
+
+
+def test_jax_mode_gives_numpy_values(compile_mode):
+    pytest.importorskip('jax')
+    config.compile_mode = 'jax'
+    inputs, outputs, updates, data, weights = softmax_regression_step()
+    initial = weights.get_value()
+    step = compile_function(inputs, outputs, updates=updates)
+    cost, probabilities = step(*data)
+    step(*data)
+    trained = weights.get_value(borrow=True)
+    for value in (cost, probabilities, trained):
+        assert type(value) is numpy.ndarray
+    expected_cost, _, after_one = numpy_step(data, initial)
+    numpy.testing.assert_allclose(cost, expected_cost, rtol=1e-5)
+    numpy.testing.assert_allclose(trained, numpy_step(data, after_one)[2],
+                                  rtol=1e-5, atol=1e-6)
+    # Writable: the C mode may update it in place.
+    assert trained.flags.writeable
+    config.compile_mode = 'auto'
+    numpy.testing.assert_allclose((2 * weights).eval(), 2 * trained)
+
+
+def test_jax_mode_draws_random_numbers_quietly(compile_mode):
+    pytest.importorskip('jax')
+    config.compile_mode = 'jax'
+    sample = RandomStream(1).uniform(size=(3,))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)
+        draw = compile_function([], sample)
+    first, second = draw(), draw()
+    assert not numpy.array_equal(first, second)
+    assert ((first >= 0) & (first < 1)).all()

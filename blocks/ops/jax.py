@@ -1,0 +1,255 @@
+"""JAX implementations of the Ops of this package, for PyTensor's JAX
+backend (``mode='JAX'``, or blocks' ``compile_mode='jax'``).
+
+Importing this module registers one ``jax_funcify`` implementation per Op;
+:mod:`blocks.ops` imports it only when JAX is installed (blocks never
+requires JAX).
+
+- The convolutions run on :func:`jax.lax.conv_general_dilated`; both
+  gradients are the transposes JAX derives from it (``jax.vjp`` of the
+  linear map), which XLA compiles into the transposed convolutions.
+- Pooling runs on :func:`jax.lax.reduce_window`; its gradient is the
+  ``jax.vjp`` of that (max pooling routes each window's gradient to one
+  maximum, as the NumPy kernels do when the maximum is unique), and the
+  gradient of the max-pool gradient is the ``jax.jvp`` of max pooling.
+- The fused batch normalization and its gradient are the same closed
+  forms as the ``perform`` methods, in :mod:`jax.numpy`.
+
+The gradient Ops take the size of what they differentiate with respect to
+(filter or image rows and columns) as an input, which JAX needs concrete.
+The bricks build it as a constant or as the last two entries of an array's
+shape; the rewrite :func:`concrete_gradient_sizes` (in PyTensor's ``jax``
+rewrites, like PyTensor's own for ``reshape``) turns the latter into a
+tuple of ``Shape_i``, which JAX knows when it traces the function.
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from pytensor.compile import optdb
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.link.jax.dispatch import jax_funcify
+from pytensor.link.jax.dispatch.shape import JAXShapeTuple
+from pytensor.tensor.basic import MakeVector
+from pytensor.tensor.shape import Shape, Shape_i
+from pytensor.tensor.subtensor import Subtensor
+
+from blocks.ops._pool_kernels import output_size as pool_output_size
+from blocks.ops.batch_norm import (
+    BatchNormalizationTrain,
+    BatchNormalizationTrainGrad,
+)
+from blocks.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
+from blocks.ops.pool import MaxPoolGradGrad, Pool, PoolGrad
+from blocks.ops.vectorized import VectorizedUnary
+
+__all__ = ['conv2d', 'pool', 'concrete_pair']
+
+_CONV_DIMENSIONS = ('NCHW', 'OIHW', 'NCHW')
+
+
+def concrete_pair(size, what):
+    """The two ints of a size JAX knows when it traces the function."""
+    try:
+        return tuple(int(value) for value in np.asarray(size))
+    except (jax.errors.TracerArrayConversionError,
+            jax.errors.ConcretizationTypeError) as error:
+        raise NotImplementedError(
+            'under JAX, the {} of a convolution gradient must be known '
+            'when the function is traced (a constant or the shape of an '
+            'array), got a value computed at run time'.format(what)
+        ) from error
+
+
+def _shape_entries(size):
+    """The scalars a size vector is made of, when it is the last two
+    entries of a shape or a vector made of scalars; else None."""
+    node = size.owner
+    if node is None:
+        return None
+    if isinstance(node.op, MakeVector):
+        return node.inputs
+    if not isinstance(node.op, Subtensor):
+        return None
+    shape = node.inputs[0].owner
+    if (shape is None or not isinstance(shape.op, Shape)
+            or node.op.idx_list != (slice(2, None, None),)):
+        return None
+    array = shape.inputs[0]
+    if array.ndim != 4:
+        return None
+    return [Shape_i(axis)(array) for axis in (2, 3)]
+
+
+@node_rewriter([Conv2dGradWeights, Conv2dGradInputs])
+def concrete_gradient_sizes(fgraph, node):
+    """Give a convolution gradient its size as a tuple JAX knows when it
+    traces the function."""
+    size = node.inputs[2]
+    if size.owner is not None and isinstance(size.owner.op, JAXShapeTuple):
+        return None
+    entries = _shape_entries(size)
+    if entries is None:
+        return None
+    new_node = node.clone_with_new_inputs(
+        [*node.inputs[:2], JAXShapeTuple()(*entries)])
+    return new_node.outputs
+
+
+optdb.register('blocks_concrete_gradient_sizes',
+               dfs_rewriter(concrete_gradient_sizes), 'jax', position=100)
+
+
+def conv2d(op, images, filters):
+    """``op``'s cross-correlation of `images` with `filters`."""
+    strides, pad, dilation = _geometry(op, filters.shape[2:])
+    return lax.conv_general_dilated(
+        images, filters, window_strides=strides,
+        padding=[(pad[0], pad[0]), (pad[1], pad[1])],
+        rhs_dilation=dilation, dimension_numbers=_CONV_DIMENSIONS)
+
+
+def _geometry(op, kernel_sizes):
+    stride_r, stride_c, pad_r, pad_c, dil_r, dil_c = op.geometry(
+        kernel_sizes)
+    return (stride_r, stride_c), (pad_r, pad_c), (dil_r, dil_c)
+
+
+@jax_funcify.register(Conv2d)
+def _funcify_conv2d(op, node=None, **kwargs):
+    def conv(images, filters):
+        return conv2d(op, images, filters)
+    return conv
+
+
+@jax_funcify.register(Conv2dGradWeights)
+def _funcify_conv2d_grad_weights(op, node=None, **kwargs):
+    def grad_weights(images, output_grad, filter_size):
+        rows, cols = concrete_pair(filter_size, 'filter size')
+        shape = (output_grad.shape[1], images.shape[1], rows, cols)
+        _, pullback = jax.vjp(lambda filters: conv2d(op, images, filters),
+                              jnp.zeros(shape, images.dtype))
+        return pullback(output_grad)[0]
+    return grad_weights
+
+
+@jax_funcify.register(Conv2dGradInputs)
+def _funcify_conv2d_grad_inputs(op, node=None, **kwargs):
+    def grad_inputs(filters, output_grad, image_size):
+        rows, cols = concrete_pair(image_size, 'image size')
+        shape = (output_grad.shape[0], filters.shape[1], rows, cols)
+        _, pullback = jax.vjp(lambda images: conv2d(op, images, filters),
+                              jnp.zeros(shape, filters.dtype))
+        return pullback(output_grad)[0]
+    return grad_inputs
+
+
+def _window_padding(op, spatial):
+    """``reduce_window`` padding of the last two axes: the op's padding on
+    both sides, plus what the partial windows ``ignore_border=False`` keeps
+    need at the bottom and right."""
+    padding = []
+    for k, size in enumerate(spatial):
+        window, stride, pad = op.ws[k], op.stride[k], op.pad[k]
+        count = pool_output_size(size, window, stride, pad,
+                                 op.ignore_border)
+        extra = max(0, (count - 1) * stride + window - (size + 2 * pad))
+        padding.append((pad, pad + extra))
+    return padding
+
+
+def _reduce(x, init, reducer, op, padding):
+    lead = x.ndim - 2
+    return lax.reduce_window(
+        x, np.array(init, x.dtype), reducer, (1,) * lead + op.ws,
+        (1,) * lead + op.stride, [(0, 0)] * lead + padding)
+
+
+def pool(op, x):
+    """``op``'s pooling of the last two axes of `x`."""
+    padding = _window_padding(op, x.shape[-2:])
+    if op.mode == 'max':
+        return _reduce(x, -np.inf, lax.max, op, padding)
+    total = _reduce(x, 0, lax.add, op, padding)
+    rows, cols = x.shape[-2:]
+    if op.mode == 'average_inc_pad':
+        # The divisor counts the padding, not the partial windows' overhang.
+        ones = jnp.ones((rows + 2 * op.pad[0], cols + 2 * op.pad[1]),
+                        x.dtype)
+        count_padding = [(0, high - low) for low, high in padding]
+    else:
+        ones = jnp.ones((rows, cols), x.dtype)
+        count_padding = padding
+    count = lax.reduce_window(ones, np.array(0, x.dtype), lax.add,
+                              op.ws, op.stride, count_padding)
+    return total / count
+
+
+@jax_funcify.register(Pool)
+def _funcify_pool(op, node=None, **kwargs):
+    def pool_forward(x):
+        return pool(op, x)
+    return pool_forward
+
+
+@jax_funcify.register(PoolGrad)
+def _funcify_pool_grad(op, node=None, **kwargs):
+    def pool_grad(x, gz):
+        _, pullback = jax.vjp(lambda value: pool(op, value), x)
+        return pullback(gz)[0]
+    return pool_grad
+
+
+@jax_funcify.register(MaxPoolGradGrad)
+def _funcify_max_pool_grad_grad(op, node=None, **kwargs):
+    def max_pool_grad_grad(x, ggx):
+        return jax.jvp(lambda value: pool(op, value), (x,), (ggx,))[1]
+    return max_pool_grad_grad
+
+
+@jax_funcify.register(BatchNormalizationTrain)
+def _funcify_batch_normalization(op, node=None, **kwargs):
+    def batch_normalization(x, *parameters):
+        scale, shift = op._scale_and_shift([x, *parameters])
+        mean = x.mean(axis=op.axes, keepdims=True)
+        centered = x - mean
+        variance = jnp.square(centered).mean(axis=op.axes, keepdims=True)
+        stdev = jnp.sqrt(variance + jnp.asarray(op.epsilon, x.dtype))
+        output = centered * (scale / stdev if scale is not None
+                             else 1 / stdev)
+        if shift is not None:
+            output = output + shift
+        return output, mean, stdev
+    return batch_normalization
+
+
+@jax_funcify.register(BatchNormalizationTrainGrad)
+def _funcify_batch_normalization_grad(op, node=None, **kwargs):
+    def batch_normalization_grad(*inputs):
+        x, scale, mean, stdev, g_output, g_mean, g_stdev = op._unpack(
+            inputs)
+        count = jnp.asarray(math.prod(x.shape[axis] for axis in op.axes),
+                            x.dtype)
+        x_hat = (x - mean) / stdev
+        g_x = jnp.zeros_like(x)
+        g_scale = g_shift = jnp.zeros_like(mean)
+        if g_output is not None:
+            g_shift = g_output.sum(axis=op.axes, keepdims=True)
+            g_scale = (g_output * x_hat).sum(axis=op.axes, keepdims=True)
+            factor = scale / stdev if scale is not None else 1 / stdev
+            g_x = factor * (g_output - g_shift / count
+                            - x_hat * (g_scale / count))
+        if g_mean is not None:
+            g_x = g_x + g_mean / count
+        if g_stdev is not None:
+            g_x = g_x + x_hat * (g_stdev / count)
+        return (g_x, op._parameter_shaped(g_scale),
+                op._parameter_shaped(g_shift))
+    return batch_normalization_grad
+
+
+@jax_funcify.register(VectorizedUnary)
+def _funcify_vectorized_unary(op, node=None, **kwargs):
+    return getattr(jnp, op.ufunc)

@@ -1,0 +1,154 @@
+"""Parity of blocks/ops/jax.py with the NumPy implementations: each Op
+and its gradients give the same values under PyTensor's JAX backend as
+under the Python linker (which runs ``perform``)."""
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.compile.mode import get_mode
+
+from blocks.ops import batch_normalization_train, conv2d, pool_2d
+from blocks.ops.pool import MaxPoolGradGrad, PoolGrad
+from blocks.ops.vectorized import VectorizedUnary
+
+jax = pytest.importorskip('jax')
+
+from blocks.ops.jax import concrete_pair  # noqa: E402
+
+PERFORM = get_mode('FAST_COMPILE')
+JAX = get_mode('JAX')
+#: Both sides compute in float64 (PyTensor enables JAX's x64 mode).
+RTOL, ATOL = 1e-9, 1e-10
+
+
+def assert_same_under_jax(inputs, outputs, values):
+    """Compile `outputs` with both linkers and compare them."""
+    results = [pytensor.function(inputs, outputs, mode=mode)(*values)
+               for mode in (PERFORM, JAX)]
+    for expected, actual in zip(*results):
+        np.testing.assert_allclose(np.asarray(actual), expected, rtol=RTOL,
+                                   atol=ATOL)
+
+
+def distinct_values(rng, shape):
+    """Values far apart, so max pooling has no near-ties."""
+    values = rng.permutation(int(np.prod(shape))) * 0.01
+    return (values + rng.uniform(0, 0.001, values.shape)).reshape(shape)
+
+
+@pytest.mark.parametrize('border_mode, subsample, dilation', [
+    ('valid', (1, 1), (1, 1)),
+    ('full', (2, 1), (1, 1)),
+    ('half', (1, 2), (2, 1)),
+    ((1, 2), (2, 2), (1, 1)),
+])
+def test_conv2d_and_both_gradients(rng, border_mode, subsample, dilation):
+    images, filters = pt.tensor4('images'), pt.tensor4('filters')
+    output = conv2d(images, filters, border_mode=border_mode,
+                    subsample=subsample, filter_dilation=dilation)
+    weights = pt.tensor4('weights')
+    cost = (output * weights).sum()
+    grads = pytensor.grad(cost, [images, filters])
+    x = rng.normal(size=(2, 3, 7, 6))
+    w = rng.normal(size=(4, 3, 3, 2))
+    out_shape = pytensor.function([images, filters], output.shape,
+                                  mode=PERFORM)(x, w)
+    assert_same_under_jax([images, filters, weights], [output, *grads],
+                          [x, w, rng.normal(size=out_shape)])
+
+
+def test_second_derivatives_of_conv2d(rng):
+    images, filters = pt.tensor4('images'), pt.tensor4('filters')
+    cost = (conv2d(images, filters, subsample=(2, 1)) ** 2).sum()
+    g_filters = pytensor.grad(cost, filters)
+    second = pytensor.grad((g_filters ** 2).sum(), [images, filters])
+    assert_same_under_jax([images, filters], second,
+                          [rng.normal(size=(2, 2, 6, 5)),
+                           rng.normal(size=(3, 2, 2, 2))])
+
+
+@pytest.mark.parametrize('shape, ws, ignore_border, stride, pad', [
+    ((2, 3, 6, 6), (2, 2), True, None, (0, 0)),
+    ((2, 1, 7, 5), (3, 2), False, (2, 2), (0, 0)),
+    ((3, 5, 7), (3, 3), True, (2, 1), (1, 1)),
+    ((1, 1, 5, 5), (2, 3), False, (1, 2), (0, 0)),
+])
+@pytest.mark.parametrize('mode', ['max', 'average_inc_pad',
+                                  'average_exc_pad'])
+def test_pooling_and_its_gradients(rng, shape, ws, ignore_border, stride,
+                                   pad, mode):
+    x = pt.tensor(shape=(None,) * len(shape), name='x')
+    output = pool_2d(x, ws, ignore_border=ignore_border, stride=stride,
+                     pad=pad, mode=mode)
+    weights = pt.tensor(shape=(None,) * len(shape), name='weights')
+    value = distinct_values(rng, shape)
+    out_shape = pytensor.function([x], output.shape, mode=PERFORM)(value)
+    (grad,) = pytensor.grad((output * weights).sum(), [x])
+    assert_same_under_jax([x, weights], [output, grad],
+                          [value, rng.normal(size=out_shape)])
+
+
+def test_max_pool_second_derivative(rng):
+    x = pt.tensor4('x')
+    gz = pt.tensor4('gz')
+    ggx = pt.tensor4('ggx')
+    op = PoolGrad((2, 2), (1, 2), (0, 0), False, 'max')
+    gradient = op(x, gz)
+    gathered = MaxPoolGradGrad(*op._props())(x, ggx)
+    shape = (2, 1, 5, 5)
+    value = distinct_values(rng, shape)
+    out_shape = pytensor.function(
+        [x], pool_2d(x, (2, 2), ignore_border=False, stride=(1, 2)).shape,
+        mode=PERFORM)(value)
+    assert_same_under_jax([x, gz, ggx], [gradient, gathered],
+                          [value, rng.normal(size=out_shape),
+                           rng.normal(size=shape)])
+
+
+@pytest.mark.parametrize('axes, parameters', [
+    ((0,), 'both'), ((0, 2, 3), 'both'), ((0,), 'none'), ((0, 1), 'scale'),
+])
+def test_batch_normalization_and_its_gradient(rng, axes, parameters):
+    ndim = 4 if 2 in axes else 2
+    x = pt.tensor(shape=(None,) * ndim, name='x')
+    statistic_shape = tuple(1 if axis in axes else None
+                            for axis in range(ndim))
+    scale = pt.tensor(shape=statistic_shape, name='scale')
+    shift = pt.tensor(shape=statistic_shape, name='shift')
+    given = {'both': (scale, shift), 'none': (None, None),
+             'scale': (scale, None)}[parameters]
+    output, mean, stdev = batch_normalization_train(
+        x, *given, axes=axes, epsilon=1e-3)
+    shape = (4, 3, 2, 3)[:ndim]
+    weights = rng.normal(size=shape)
+    cost = ((output * weights).sum() + (mean ** 2).sum()
+            + (stdev ** 3).sum())
+    inputs = [x] + [value for value in given if value is not None]
+    grads = pytensor.grad(cost, inputs)
+    parameter_value = 1 + rng.uniform(size=tuple(
+        1 if axis in axes else shape[axis] for axis in range(ndim)))
+    values = [rng.normal(size=shape)] + [parameter_value] * (len(inputs) - 1)
+    assert_same_under_jax(inputs, [output, mean, stdev, *grads], values)
+
+
+def test_batch_normalization_gradient_of_gradient(rng):
+    x = pt.matrix('x')
+    output, _, _ = batch_normalization_train(x)
+    g_x = pytensor.grad((output ** 3).sum(), x)
+    second = pytensor.grad((g_x ** 2).sum(), x)
+    assert_same_under_jax([x], [g_x, second], [rng.normal(size=(5, 3))])
+
+
+def test_vectorized_unary(rng):
+    x = pt.matrix('x')
+    assert_same_under_jax([x], [VectorizedUnary('tanh')(x)],
+                          [rng.normal(size=(3, 4))])
+
+
+def test_gradient_sizes_computed_at_run_time_are_refused():
+    def traced(size):
+        return concrete_pair(size, 'filter size')
+
+    with pytest.raises(NotImplementedError,
+                       match='filter size of a convolution gradient'):
+        jax.jit(traced)(np.array([2, 3]))
