@@ -4,6 +4,7 @@ from collections import OrderedDict
 import numpy
 
 from blocks.bricks.base import name_by_path
+from blocks.bricks.summary import summarize
 from blocks.filter import get_brick
 from blocks.graph import ComputationGraph
 from blocks.utils import find_bricks
@@ -69,6 +70,12 @@ class Model(ComputationGraph):
     def get_top_bricks(self):
         """The bricks of the model that have no parents."""
         return list(self.top_bricks)
+
+    def summary(self):
+        """The :class:`~blocks.bricks.summary.Summary` of the model's top
+        bricks and everything under them (see :meth:`Brick.summary
+        <blocks.bricks.base.Brick.summary>`)."""
+        return summarize(self.top_bricks)
 
     def get_parameter_dict(self):
         """The trainable parameters (role PARAMETER), keyed by path such as

@@ -26,6 +26,7 @@ from pytensor.graph.basic import Variable
 from blocks.annotations import (Annotation, ApplicationCall,
                                 add_annotation, get_annotation,
                                 variable_name)
+from blocks.bricks.summary import summarize
 from blocks.roles import add_role, PARAMETER, INPUT, OUTPUT
 from blocks.utils import pack, unpack, AnnotatingList, shared_floatx_nans
 
@@ -257,6 +258,20 @@ class Brick(Annotation):
 
     def __repr__(self):
         return '<{} {}>'.format(self.__class__.__name__, self.path)
+
+    def summary(self):
+        """A table of this brick and its descendants: class, path, output
+        dimensions (once the configuration is pushed), then each
+        parameter and persistent variable with its shape, roles and
+        number of elements, totals at the bottom.
+
+        Returns
+        -------
+        :class:`~blocks.bricks.summary.Summary`
+            Shown as the table at a prompt; ``print`` prints it.
+
+        """
+        return summarize([self])
 
     # Naming
 

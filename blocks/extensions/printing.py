@@ -8,7 +8,8 @@ class Printing(SimpleExtension):
     """Print the status and the current log row.
 
     By default before the first epoch, after every epoch, after training
-    and on interrupt.
+    and on interrupt. Given ``every_n_epochs`` or ``after_n_epochs``, it
+    prints after those epochs instead of after every epoch (once each).
 
     Parameters
     ----------
@@ -17,6 +18,11 @@ class Printing(SimpleExtension):
 
     """
     def __init__(self, **kwargs):
+        # An epoch count replaces the every-epoch default rather than
+        # adding to it: both would print the same epoch twice.
+        epoch_counts = ('every_n_epochs', 'after_n_epochs')
+        if any(kwargs.get(trigger) for trigger in epoch_counts):
+            kwargs.setdefault('after_epoch', False)
         for trigger in ('before_first_epoch', 'after_epoch', 'after_training',
                         'on_interrupt'):
             kwargs.setdefault(trigger, True)

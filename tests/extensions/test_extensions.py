@@ -89,6 +89,18 @@ def test_printing(capsys):
     assert '_epoch_ends' not in out
 
 
+@pytest.mark.parametrize('every, printed', [(1, [1, 2, 3, 4]), (2, [2, 4])])
+def test_printing_every_n_epochs_prints_each_epoch_once(
+        capsys, every, printed):
+    run([Printing(every_n_epochs=every)], num_batches=2, after_n_epochs=4)
+    out = capsys.readouterr().out
+    epochs = [int(number) for number in
+              re.findall(r'AFTER ANOTHER EPOCH.*?epochs_done: (\d+)', out,
+                         flags=re.DOTALL)]
+    assert epochs == printed
+    assert out.count('BEFORE FIRST EPOCH') == 1
+
+
 def test_timing_records():
     loop = run([Timing(after_batch=True)])
     assert loop.log[0]['time_initialization'] >= 0
