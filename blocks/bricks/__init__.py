@@ -15,7 +15,9 @@ from blocks.bricks.sequences import Sequence, FeedforwardSequence, MLP
 from blocks.bricks.wrappers import WithExtraDims
 from blocks.bricks.bn import (BatchNormalization, SpatialBatchNormalization,
                               BatchNormalizedMLP)
-from blocks.bricks.recurrent import (BaseRecurrent, recurrent,
+# The decorator `recurrent` stays in blocks.bricks.recurrent: imported here,
+# it would hide the module of the same name.
+from blocks.bricks.recurrent import (BaseRecurrent,
                                      SimpleRecurrent, LSTM, GatedRecurrent,
                                      Bidirectional, RecurrentStack,
                                      RECURRENTSTACK_SEPARATOR)
@@ -30,6 +32,6 @@ __all__ = ['application', 'Brick', 'lazy', 'Activation', 'Feedforward',
            'NDimensionalSoftmax', 'Sequence', 'FeedforwardSequence', 'MLP',
            'WithExtraDims', 'BatchNormalization',
            'SpatialBatchNormalization', 'BatchNormalizedMLP',
-           'BaseRecurrent', 'recurrent', 'SimpleRecurrent', 'LSTM',
+           'BaseRecurrent', 'SimpleRecurrent', 'LSTM',
            'GatedRecurrent', 'Bidirectional', 'RecurrentStack',
            'RECURRENTSTACK_SEPARATOR']

@@ -502,7 +502,18 @@ def test_combinations_pickle():
         assert copy.apply.outputs == brick.apply.outputs
         assert copy.get_dim('states') == brick.get_dim('states')
         x = pt.tensor3('x')
-        assert len(copy.apply(x, as_list=True)) == len(brick.apply.outputs)
+        outputs = copy.apply(x, as_list=True)
+        assert len(outputs) == len(brick.apply.outputs)
+        # so do the graphs, scans included (a checkpoint holds them)
+        assert pickle.loads(pickle.dumps(outputs))[0].name == \
+            outputs[0].name
+
+
+def test_the_package_is_not_hidden_by_the_decorator():
+    import blocks.bricks
+    import blocks.bricks.recurrent.base
+    assert blocks.bricks.recurrent.base.recurrent is recurrent
+    assert blocks.bricks.LSTM is LSTM
 
 
 # --- GatedRecurrent ---------------------------------------------------------
