@@ -211,8 +211,9 @@ class Distribute(Fork):
         The name of the source.
     \\*\\*kwargs
         ``input_dim`` (the source's dimension, also ``source_dim``),
-        ``output_dims`` (the targets', also ``target_dims``),
-        ``prototype`` as for :class:`Fork`.
+        ``output_dims`` (the targets', also ``target_dims``) and
+        ``prototype`` (``Linear(use_bias=False)`` by default); the copies
+        are named ``fork_{target}``.
 
     Examples
     --------
@@ -233,7 +234,10 @@ class Distribute(Fork):
         if source_name in target_names:
             raise ValueError('Distribute: the source {!r} cannot also be a '
                              'target'.format(source_name))
-        kwargs.setdefault('child_prefix', 'distribute')
+        # As in Blocks: the copies are named fork_<target> and add no
+        # biases (the targets usually have their own).
+        if kwargs.get('prototype') is None:
+            kwargs['prototype'] = Linear(use_bias=False)
         super().__init__(target_names, **kwargs)
         self.target_names = self.output_names
         self.source_name = source_name

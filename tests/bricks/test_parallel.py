@@ -83,6 +83,11 @@ def test_distribute(rng):
     assert (distribute.source_dim, distribute.target_dims) == (2, [3, 3])
     distribute.source_dim, distribute.target_dims = 4, [1, 2]
     assert (distribute.input_dim, distribute.output_dims) == (4, [1, 2])
+    # Blocks' names and prototype: fork_<target>, without biases
+    assert [child.name for child in distribute.children] == ['fork_a',
+                                                             'fork_b']
+    assert [len(child.parameters) for child in distribute.children] == \
+        [1, 1]
 
 
 def test_merge(rng):
