@@ -268,15 +268,19 @@ class _Loop:
         return states
 
     def _check_state(self, name, state):
-        """A (batch, dim) state, or (batch,) for dimension 0, with as many
-        examples as the sequences."""
+        """A (batch, dim) state, or (batch, ...) for dimension 0, with as
+        many examples as the sequences."""
         dim = _declared_dim(self.brick, name)
         if dim is None:
             return state
-        ndim = 1 if dim == 0 else 2
-        check_input(self.brick, state, ndim=ndim,
-                    dims={} if dim == 0 else {-1: dim}, dtype_kind=None,
-                    name=name)
+        if dim == 0:
+            # Dimension 0 says "no feature axis of known size": symbols
+            # (batch,), or attention weights (batch, attended length).
+            check_input(self.brick, state, min_ndim=1, dtype_kind=None,
+                        name=name)
+        else:
+            check_input(self.brick, state, ndim=2, dims={-1: dim},
+                        dtype_kind=None, name=name)
         size = _static_size(state, 0)
         if self.static_batch is not None and size is not None and \
                 size != self.static_batch[1]:
