@@ -79,6 +79,87 @@ def test_progress_bar_without_known_length_uses_the_last_epoch():
     assert '4 of 4' in output.getvalue()  # the second epoch knew its length
 
 
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class LogCost(SimpleExtension):
+    """Logs ``train_cost`` = 1 / iterations after every batch and prints
+    a line after the third."""
+    def __init__(self, **kwargs):
+        kwargs.setdefault('after_batch', True)
+        super().__init__(**kwargs)
+
+    def do(self, which_callback, *args):
+        iterations = self.main_loop.status['iterations_done']
+        self.main_loop.log.current_row['train_cost'] = 1.0 / iterations
+        if iterations == 3:
+            print('a line printed during the epoch')
+
+
+def stream_of_known_length(num_batches, batch_size=2):
+    class Scheme:
+        indices = range(num_batches * batch_size)
+    Scheme.batch_size = batch_size
+    stream = counting_stream(num_batches)
+    stream.iteration_scheme = Scheme()
+    return stream
+
+
+def test_progress_bar_off_a_terminal_prints_a_few_lines_per_epoch():
+    output = io.StringIO()
+    bar = ProgressBar(fd=output, channels=['train_cost'], lines_per_epoch=5)
+    run([LogCost(), bar], stream=stream_of_known_length(25))
+    lines = output.getvalue().splitlines()
+    for epoch in (1, 2):
+        of_epoch = [line for line in lines
+                    if line.startswith('Epoch {},'.format(epoch))]
+        # At most one line per fifth of the epoch, the first and the last.
+        assert 5 <= len(of_epoch) <= 5 + 2
+        assert '25 of 25' in of_epoch[-1]
+        assert 'batches/s' in of_epoch[-1]
+    # The last line shows the value logged after the last batch.
+    assert 'train_cost {:.4g}'.format(1 / 50) in lines[-1]
+
+
+def test_progress_bar_of_unknown_length_off_a_terminal_is_bounded():
+    output = io.StringIO()
+    run([ProgressBar(fd=output)], num_batches=64, after_n_epochs=1)
+    lines = output.getvalue().splitlines()
+    # Powers of two of 64 batches, the start and the finish.
+    assert len(lines) <= 7 + 2
+    assert lines[-1].startswith('Epoch 1, batch 64')
+
+
+def test_progress_bar_in_a_terminal_keeps_to_one_line(capsys):
+    terminal = FakeTerminal()
+    bar = ProgressBar(fd=terminal, channels=['train_cost'])
+    run([LogCost(), bar], stream=stream_of_known_length(6))
+    drawn = terminal.getvalue()
+    # One line per epoch, redrawn in place; what was printed meanwhile
+    # went to standard output, on a line of its own.
+    assert drawn.count('\n') == 2
+    assert 'printed' not in drawn
+    assert capsys.readouterr().out == 'a line printed during the epoch\n'
+    assert 'train_cost' in drawn
+
+
+def test_progress_bar_shows_the_algorithms_cost_by_default():
+    output = io.StringIO()
+    algorithm = CountingAlgorithm()
+    algorithm.cost = pytensor.tensor.scalar('cost')
+    loop = MainLoop(algorithm, stream_of_known_length(4),
+                    extensions=[LogCost(), ProgressBar(fd=output),
+                                FinishAfter(after_n_epochs=1)])
+    loop.run()
+    assert output.getvalue().splitlines()[-1].count('train_cost 0.25') == 1
+    # Without a cost or channels, no value is shown.
+    plain = io.StringIO()
+    run([ProgressBar(fd=plain)], after_n_epochs=1)
+    assert '---' not in plain.getvalue().splitlines()[-1]
+
+
 def test_printing(capsys):
     run([Printing()], after_n_epochs=1)
     out = capsys.readouterr().out
