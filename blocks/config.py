@@ -10,6 +10,20 @@ Settings are resolved in this order, later sources overriding earlier ones:
 A value that cannot be converted to the setting's type raises
 :class:`ConfigurationError`, naming the setting and where the value came from.
 
+Two settings are applied to PyTensor when blocks is imported:
+
+- ``floatX`` (``'float32'`` by default): PyTensor's ``floatX``, the type
+  of blocks' parameters and of ``pt.matrix()``, unless PyTensor's own
+  ``floatX`` was chosen (``PYTENSOR_FLAGS=floatX=float64``, a
+  ``.pytensorrc``, or ``pytensor.config.floatX = 'float32'`` before
+  importing blocks), which wins. ``BLOCKS_FLOATX=float64`` asks blocks
+  for float64; after the import, ``pytensor.config.floatX`` can be
+  assigned as usual.
+- ``pytensor_log_level`` (``'WARNING'`` by default): the level of the
+  ``pytensor`` logger, so that a program logging at INFO does not show
+  PyTensor's compiler commands; ``BLOCKS_PYTENSOR_LOG_LEVEL=INFO`` shows
+  them. A level the program gave that logger itself is kept.
+
 Examples
 --------
 >>> from blocks.config import config
@@ -18,13 +32,16 @@ Examples
 
 """
 import difflib
+import logging
 import os
 import tempfile
 import warnings
 
+import pytensor
 import yaml
 
-__all__ = ['config', 'ConfigurationError', 'Configuration', 'NOT_SET']
+__all__ = ['config', 'ConfigurationError', 'Configuration', 'NOT_SET',
+           'apply_pytensor_defaults']
 
 
 class ConfigurationError(Exception):
@@ -79,6 +96,14 @@ def _positive_float(value):
     return number
 
 
+def _log_level(value):
+    name = str(value).strip().upper()
+    if not isinstance(logging.getLevelName(name), int):
+        raise ValueError('expected a logging level name such as WARNING or '
+                         'INFO, got {!r}'.format(value))
+    return name
+
+
 def _path(value):
     return os.path.expanduser(str(value))
 
@@ -98,6 +123,9 @@ SETTINGS = {
     'profile': (_to_bool, False),
     # 'auto' (see blocks.compilation) or a PyTensor mode name
     'compile_mode': (str, 'auto'),
+    # applied to PyTensor at import (see the module docstring)
+    'floatX': (_choice('float32', 'float64'), 'float32'),
+    'pytensor_log_level': (_log_level, 'WARNING'),
 }
 
 
@@ -257,3 +285,35 @@ def _did_you_mean(name, known):
 
 
 config = Configuration()
+
+
+def apply_pytensor_defaults(settings, pytensor_config=pytensor.config,
+                            logger=None):
+    """Give PyTensor blocks' ``floatX`` and logging level, where the user
+    did not choose them for PyTensor itself.
+
+    Parameters
+    ----------
+    settings : :class:`Configuration`
+    pytensor_config : optional
+        ``pytensor.config`` by default.
+    logger : :class:`logging.Logger`, optional
+        The ``pytensor`` logger by default.
+
+    """
+    logger = logging.getLogger('pytensor') if logger is None else logger
+    if not _user_chose(pytensor_config, 'floatX'):
+        pytensor_config.floatX = settings.floatX
+    if logger.level == logging.NOTSET:
+        logger.setLevel(settings.pytensor_log_level)
+
+
+def _user_chose(pytensor_config, name):
+    # PyTensor marks the flags that PYTENSOR_FLAGS or .pytensorrc set; an
+    # assignment shows only when it changed the value.
+    flag = pytensor_config._config_var_dict[name]
+    return (not flag.is_default
+            or getattr(pytensor_config, name) != flag.default)
+
+
+apply_pytensor_defaults(config)

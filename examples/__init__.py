@@ -13,7 +13,8 @@
 Each module has a ``main()`` taking keyword arguments (the command-line
 options, plus ``subset`` to train on a few examples) and returning the
 finished :class:`~blocks.main_loop.MainLoop`. The MNIST examples read the
-data from ``$BLOCKS_DATA_PATH/mnist``; ``make data`` puts it in ``./data``.
+data from ``$BLOCKS_DATA_PATH/mnist`` (``~/.local/share/blocks/mnist``
+by default, where ``make data`` puts it).
 
 The MNIST examples share their command line (:func:`mnist_parser`), their
 per-epoch line (:class:`PrintErrors`) and their final report

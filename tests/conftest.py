@@ -4,10 +4,18 @@
 name (``from tests.training_helpers import ...``) and pytest puts the
 repository root, and with it ``examples``, on the import path.
 """
+import os
+
 import numpy
+import pytensor
 import pytest
 
 from tests.tolerances import TOLERANCE
+
+# blocks makes float32 its default when PyTensor's floatX was not chosen:
+# the suite keeps PyTensor's (float64, or float32 under
+# PYTENSOR_FLAGS=floatX=float32), which the tolerances follow.
+os.environ.setdefault('BLOCKS_FLOATX', pytensor.config.floatX)
 
 
 @pytest.fixture

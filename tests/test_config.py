@@ -1,6 +1,13 @@
+import logging
+import os
+import subprocess
+import sys
+import types
+
 import pytest
 
-from blocks.config import Configuration, ConfigurationError, config
+from blocks.config import (Configuration, ConfigurationError,
+                           apply_pytensor_defaults, config)
 
 
 def write(path, text):
@@ -131,3 +138,52 @@ def test_setting_an_attribute_is_checked(tmp_path):
         conf.default_seed = -3
     with pytest.raises(AttributeError, match='no setting'):
         conf.no_such_setting
+
+
+class FakePyTensorConfig:
+    """The two things apply_pytensor_defaults reads of pytensor.config."""
+    def __init__(self, floatX='float64', from_flags=False):
+        self.floatX = floatX
+        self._config_var_dict = {'floatX': types.SimpleNamespace(
+            is_default=not from_flags, default='float64')}
+
+
+@pytest.mark.parametrize('pytensor_config, expected', [
+    (FakePyTensorConfig(), 'float32'),
+    (FakePyTensorConfig(from_flags=True), 'float64'),
+    (FakePyTensorConfig(floatX='float16'), 'float16'),
+])
+def test_floatx_is_blocks_unless_pytensors_was_chosen(
+        tmp_path, pytensor_config, expected):
+    settings = Configuration(environ={}, user_file=str(tmp_path / 'none'))
+    logger = logging.getLogger('tests.fake_pytensor.' + expected)
+    apply_pytensor_defaults(settings, pytensor_config, logger)
+    assert pytensor_config.floatX == expected
+
+
+def test_pytensor_logging_is_quiet_unless_asked_or_set(tmp_path):
+    settings = Configuration(environ={'BLOCKS_PYTENSOR_LOG_LEVEL': 'info'},
+                             user_file=str(tmp_path / 'none'))
+    assert settings.pytensor_log_level == 'INFO'
+    shown = logging.getLogger('tests.fake_pytensor.shown')
+    apply_pytensor_defaults(settings, FakePyTensorConfig(), shown)
+    assert shown.level == logging.INFO
+    chosen = logging.getLogger('tests.fake_pytensor.chosen')
+    chosen.setLevel(logging.DEBUG)
+    apply_pytensor_defaults(settings, FakePyTensorConfig(), chosen)
+    assert chosen.level == logging.DEBUG
+    with pytest.raises(ConfigurationError, match='pytensor_log_level'):
+        Configuration(environ={'BLOCKS_PYTENSOR_LOG_LEVEL': 'loud'},
+                      user_file=str(tmp_path / 'none'))
+
+
+def test_importing_blocks_applies_the_defaults():
+    # A fresh process, as a user's script starts (the suite chose floatX).
+    environ = {name: value for name, value in os.environ.items()
+               if not name.startswith(('BLOCKS_', 'PYTENSOR'))}
+    program = ('import logging, pytensor, blocks.bricks; '
+               'print(pytensor.config.floatX, logging.getLevelName('
+               'logging.getLogger("pytensor").level))')
+    output = subprocess.run([sys.executable, '-c', program], env=environ,
+                            capture_output=True, text=True, check=True)
+    assert output.stdout.split('\n')[-2] == 'float32 WARNING'

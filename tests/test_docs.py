@@ -1,9 +1,10 @@
 """Run the code of every documentation page (``docs/*.rst``) as doctests,
 and check that the API reference covers every public module.
 
-The tutorial reads MNIST from ``$BLOCKS_DATA_PATH/mnist`` (``./data`` in
-the repository, where ``make data`` puts it). When it is not there, a few
-fake MNIST images are written to a temporary directory instead, so the
+The tutorial reads MNIST from ``$BLOCKS_DATA_PATH/mnist`` (or
+``~/.local/share/blocks/mnist``, where ``make data`` puts it). When it is
+not there, a few fake MNIST images are written to a temporary directory
+instead, so the
 pages' code runs without downloading anything; the pages only print what
 does not depend on the data.
 """
@@ -42,7 +43,10 @@ def _write_fake_mnist(directory, examples=1000):
 
 @pytest.fixture
 def data_path(tmp_path, monkeypatch):
-    for candidate in (os.environ.get('BLOCKS_DATA_PATH'), ROOT / 'data'):
+    # Where `make data` puts MNIST (blocks' default), or an older ./data.
+    for candidate in (os.environ.get('BLOCKS_DATA_PATH'),
+                      os.path.expanduser('~/.local/share/blocks'),
+                      ROOT / 'data'):
         if candidate and _has_mnist(pathlib.Path(candidate)):
             monkeypatch.setenv('BLOCKS_DATA_PATH', str(candidate))
             return

