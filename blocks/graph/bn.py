@@ -48,7 +48,7 @@ moving averages, and
 :func:`~blocks.graph.population_statistics.estimate_population_statistics`
 with ``unbiased=True`` reproduces PyTorch's unbiased convention exactly.
 """
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from contextlib import contextmanager, ExitStack
 import numbers
 
@@ -59,6 +59,7 @@ from pytensor.scalar.basic import Identity
 
 from blocks.annotations import ApplicationCall, get_annotation
 from blocks.graph.computation_graph import ComputationGraph
+from blocks.graph.scans import is_scan_node
 from blocks.roles import (has_roles, INPUT, OUTPUT, BATCH_NORM_OFFSET,
                           BATCH_NORM_MINIBATCH_ESTIMATE)
 from blocks.utils import find_bricks
@@ -68,7 +69,9 @@ __all__ = ['batch_normalization', 'apply_batch_normalization',
            'get_population_moving_average_updates',
            'BATCH_NORMALIZATION_METADATA', 'is_batch_normalization_call',
            'is_batch_normalization_brick', 'batch_normalization_calls',
-           'minibatch_estimates', 'as_graph']
+           'minibatch_estimates', 'as_graph', 'Statistics',
+           'batch_normalization_statistics', 'per_step_estimate',
+           'RECURRENT_BATCH_NORMALIZATION_METADATA']
 
 
 #: The call metadata every batch normalization application records
@@ -76,12 +79,18 @@ __all__ = ['batch_normalization', 'apply_batch_normalization',
 #: never by brick class, so that graph does not depend on bricks and any
 #: brick that keeps this protocol (recurrent or masked variants) is found.
 BATCH_NORMALIZATION_METADATA = ('training_mode', 'offset', 'divisor')
+#: A recurrent application (statistics per time step, computed in its
+#: loop) records ``loop_statistics`` instead of ``offset`` and ``divisor``
+#: (see :func:`batch_normalization_statistics`).
+RECURRENT_BATCH_NORMALIZATION_METADATA = ('training_mode', 'loop_statistics')
 
 
 def is_batch_normalization_call(call):
     """Whether an application call recorded batch normalization metadata
     (:data:`BATCH_NORMALIZATION_METADATA`)."""
-    return all(key in call.metadata for key in BATCH_NORMALIZATION_METADATA)
+    return any(all(key in call.metadata for key in keys)
+               for keys in (BATCH_NORMALIZATION_METADATA,
+                            RECURRENT_BATCH_NORMALIZATION_METADATA))
 
 
 def is_batch_normalization_brick(brick):
@@ -133,8 +142,9 @@ def batch_normalization_calls(graph):
     """Application calls of batch normalization bricks in a graph, in graph
     order, each with its variables: ``entry['inputs']`` maps the input
     names (``input_``, ``mask``) to the tagged copies the application
-    received, ``entry['input']`` is the first one and ``entry['output']``
-    the output. The steps of the graph's loops are searched too."""
+    received, ``entry['input']`` is the first one, ``entry['outputs']``
+    maps the output names to the outputs and ``entry['output']`` is the
+    last. The steps of the graph's loops are searched too."""
     calls = OrderedDict()
     for variable in graph.variables + graph.scan_variables:
         if not has_roles(variable, [INPUT, OUTPUT]):
@@ -142,11 +152,13 @@ def batch_normalization_calls(graph):
         call = get_annotation(variable, ApplicationCall)
         if call is None or not is_batch_normalization_call(call):
             continue
-        entry = calls.setdefault(call, {'inputs': OrderedDict()})
+        entry = calls.setdefault(call, {'inputs': OrderedDict(),
+                                        'outputs': OrderedDict()})
         if has_roles(variable, [INPUT]):
             entry['inputs'].setdefault(variable.tag.name, variable)
             entry.setdefault('input', variable)
         else:
+            entry['outputs'].setdefault(variable.tag.name, variable)
             entry['output'] = variable
     return OrderedDict((call, entry) for call, entry in calls.items()
                        if 'output' in entry)
@@ -205,30 +217,161 @@ def apply_batch_normalization(computation_graph):
         inputs = OrderedDict((name, _original_input(variable))
                              for name, variable in entry['inputs'].items())
         with brick:
-            new_output = brick.apply(**inputs)
-        replacements.append((entry['output'], new_output))
+            new_outputs = brick.apply(**inputs)
+        new_outputs = OrderedDict(
+            (output.tag.name, output)
+            for output in (new_outputs if isinstance(new_outputs,
+                                                     (list, tuple))
+                           else [new_outputs]))
+        replacements.extend((output, new_outputs[name])
+                            for name, output in entry['outputs'].items())
     return graph.replace(replacements)
 
 
-def _training_calls(graph, allow_duplicates):
-    calls = [call for call in batch_normalization_calls(graph)
-             if call.metadata['training_mode']]
+#: One normalization's minibatch statistics in a training graph: the
+#: brick owning the population variables, the offset and divisor estimates
+#: typed like them (divisor None for mean_only), and the number of
+#: positions they average: a scalar, or one per row of a time axis.
+Statistics = namedtuple('Statistics', ['brick', 'offset', 'divisor',
+                                       'count'])
+
+
+def _training_statistics(graph, allow_duplicates):
+    """The :class:`Statistics` of every training-mode application."""
+    entries = batch_normalization_calls(graph)
+    calls = [call for call in entries if call.metadata['training_mode']]
     if not calls:
         raise ValueError('no training mode BatchNormalization applications '
                          'found in graph')
+    statistics = batch_normalization_statistics(graph, calls, entries)
     if not allow_duplicates:
-        seen = OrderedDict()
-        for call in calls:
-            brick = call.application.brick
-            seen[id(brick)] = seen.get(id(brick), 0) + 1
-        repeated = [call.application.brick.path for call in calls
-                    if seen.get(id(call.application.brick), 0) > 1]
+        counts = OrderedDict()
+        for record in statistics:
+            counts[record.brick] = counts.get(record.brick, 0) + 1
+        repeated = [brick.path for brick, count in counts.items()
+                    if count > 1]
         if repeated:
             raise ValueError(
                 'multiple applications of the same BatchNormalization brick '
                 '({}); pass allow_duplicates = True to override this check'
-                .format(', '.join(OrderedDict.fromkeys(repeated))))
-    return calls
+                .format(', '.join(repeated)))
+    return statistics
+
+
+def _position_count(brick, entry):
+    """How many positions a (feedforward) application averages per
+    feature: the real ones under a mask."""
+    mask = entry['inputs'].get('mask')
+    if mask is not None:
+        return pt.cast(mask, 'float64').sum()
+    return pt.cast(pt.prod([entry['input'].shape[axis]
+                            for axis in brick.normalization_axes]),
+                   'float64')
+
+
+def _loop_node(call, entry):
+    """The Scan node that computed a recurrent application's outputs in
+    this graph (behind each output's tagged copy and buffer slice)."""
+    for output in entry['outputs'].values():
+        variable = output
+        while variable.owner is not None:
+            if is_scan_node(variable.owner):
+                return variable.owner
+            variable = variable.owner.inputs[0]
+    raise ValueError('{}: the loop of a recurrent batch normalization is '
+                     'missing from the graph'.format(
+                         call.application.brick.path))
+
+
+def per_step_estimate(population, stacked, counts):
+    """Per-time-step statistics as an estimate of a population variable
+    with a time axis.
+
+    Step t estimates row ``min(t, T_max - 1)`` of the population
+    (``T_max`` rows); the steps that share a row are averaged, weighted by
+    their counts; a row no step of this batch reached (or only steps
+    without real positions) keeps the population's value.
+
+    Parameters
+    ----------
+    population : shared variable
+        Shape ``(T_max, features)``.
+    stacked : tensor variable
+        The statistic of each step, ``(time, features)``.
+    counts : tensor variable
+        The number of real positions of each step, ``(time,)``.
+
+    Returns
+    -------
+    estimate : tensor variable
+        Typed like `population`.
+    row_counts : tensor variable
+        ``(T_max, 1)``: the positions behind each row.
+
+    """
+    rows = pt.minimum(pt.arange(stacked.shape[0]), population.shape[0] - 1)
+    counts = pt.cast(counts, 'float64')
+    row_counts = pt.inc_subtensor(
+        pt.zeros((population.shape[0],), dtype='float64')[rows], counts)
+    reached = pt.gt(counts, 0)[:, None]
+    weighted = pt.switch(reached, pt.cast(stacked, 'float64'), 0.)
+    sums = pt.inc_subtensor(
+        pt.zeros_like(population, dtype='float64')[rows],
+        counts[:, None] * weighted)
+    estimate = pt.switch(row_counts[:, None] > 0,
+                         sums / pt.maximum(row_counts, 1.)[:, None],
+                         population)
+    return (pt.specify_shape(pt.cast(estimate, population.dtype),
+                             population.type.shape), row_counts[:, None])
+
+
+def batch_normalization_statistics(graph, calls, entries=None,
+                                   with_counts=False):
+    """The :class:`Statistics` of training-mode calls, as computed *in this
+    graph*.
+
+    A feedforward application gives one record (see
+    :func:`minibatch_estimates`). A recurrent one (metadata
+    ``loop_statistics``: for each normalization, its brick and the indices
+    of the per-step mean, stdev and count among its loop's outputs) gives
+    one record per normalization, the per-step statistics turned into
+    estimates of the population rows by :func:`per_step_estimate`.
+    Feedforward counts (from the input's shape, or its mask) are computed
+    only `with_counts`; they are None otherwise.
+    """
+    if entries is None:
+        entries = batch_normalization_calls(graph)
+    outer = set(graph.variables)
+    for call in calls:
+        if ('loop_statistics' not in call.metadata
+                and entries[call]['output'] not in outer):
+            raise ValueError(
+                '{}: applied in training mode inside a loop, its statistics '
+                'differ at every step and have no population to update; use '
+                'a brick with per-step statistics (BatchNormalizedLSTM, '
+                'RecurrentBatchNormalization) there'.format(
+                    call.application.brick.path))
+    feedforward = [call for call in calls
+                   if 'loop_statistics' not in call.metadata]
+    estimates = dict(zip(feedforward,
+                         minibatch_estimates(graph, feedforward)))
+    records = []
+    for call in calls:
+        entry = entries[call]
+        if call in estimates:
+            brick = call.application.brick
+            offset, divisor = estimates[call]
+            count = _position_count(brick, entry) if with_counts else None
+            records.append(Statistics(brick, offset, divisor, count))
+            continue
+        outputs = _loop_node(call, entry).outputs
+        for brick, mean, stdev, count in call.metadata['loop_statistics']:
+            offset, row_counts = per_step_estimate(
+                brick.population_mean, outputs[mean], outputs[count])
+            divisor, _ = per_step_estimate(
+                brick.population_stdev, outputs[stdev], outputs[count])
+            records.append(Statistics(brick, offset, divisor, row_counts))
+    return records
 
 
 def minibatch_estimates(graph, calls):
@@ -281,7 +424,12 @@ def get_batch_normalization_updates(training_graph, allow_duplicates=False):
     list of pairs
         ``(brick.population_mean, minibatch mean)`` and
         ``(brick.population_stdev, minibatch stdev)`` for each training-mode
-        application (only the mean pair for ``mean_only`` bricks).
+        application (only the mean pair for ``mean_only`` bricks). A
+        recurrent application with per-step statistics (such as
+        :class:`~blocks.bricks.recurrent.bn.BatchNormalizedLSTM`) gives one
+        such pair per statistic of each of its normalizations, with the
+        time axis: the estimate has the population's ``(T_max, features)``
+        shape (see :func:`per_step_estimate`).
 
     Raises
     ------
@@ -299,14 +447,11 @@ def get_batch_normalization_updates(training_graph, allow_duplicates=False):
 
     """
     graph = as_graph(training_graph)
-    calls = _training_calls(graph, allow_duplicates)
     pairs = []
-    for call, (offset, divisor) in zip(
-            calls, minibatch_estimates(graph, calls)):
-        brick = call.application.brick
-        pairs.append((brick.population_mean, offset))
-        if not brick.mean_only:
-            pairs.append((brick.population_stdev, divisor))
+    for record in _training_statistics(graph, allow_duplicates):
+        pairs.append((record.brick.population_mean, record.offset))
+        if not record.brick.mean_only:
+            pairs.append((record.brick.population_stdev, record.divisor))
     return pairs
 
 
@@ -366,11 +511,10 @@ def get_population_moving_average_updates(training_graph, alpha=0.1,
     """
     _check_alpha(alpha)
     graph = as_graph(training_graph)
-    calls = _training_calls(graph, allow_duplicates)
     by_brick = OrderedDict()
-    for call, estimates in zip(calls, minibatch_estimates(graph, calls)):
-        brick = call.application.brick
-        by_brick.setdefault(brick, []).append(estimates)
+    for record in _training_statistics(graph, allow_duplicates):
+        by_brick.setdefault(record.brick, []).append(
+            (record.offset, record.divisor))
     updates = []
     for brick, brick_estimates in by_brick.items():
         populations = [(0, brick.population_mean)]

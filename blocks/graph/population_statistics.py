@@ -17,7 +17,8 @@ from pytensor.graph.traversal import graph_inputs
 
 from blocks.compilation import SourceFunction, source_names
 from blocks.graph.bn import (apply_batch_normalization, as_graph,
-                             batch_normalization_calls, minibatch_estimates)
+                             batch_normalization_calls,
+                             batch_normalization_statistics)
 from blocks.utils import is_graph_input
 
 __all__ = ['PopulationStatisticsEstimator', 'estimate_population_statistics']
@@ -75,10 +76,10 @@ class PopulationStatisticsEstimator:
         outputs = []
         entries = batch_normalization_calls(graph)
         calls = [call for call in entries if call.metadata['training_mode']]
-        for call, estimates in zip(calls, minibatch_estimates(graph, calls)):
-            brick = call.application.brick
-            call_outputs = self._call_statistics(brick, estimates,
-                                                 entries[call])
+        for record in batch_normalization_statistics(graph, calls, entries,
+                                                     with_counts=True):
+            brick = record.brick
+            call_outputs = self._call_statistics(record)
             self._statistics.setdefault(brick, []).append(
                 (len(outputs), len(call_outputs)))
             outputs.extend(call_outputs)
@@ -93,22 +94,17 @@ class PopulationStatisticsEstimator:
         self._function = None
 
     @staticmethod
-    def _call_statistics(brick, estimates, entry):
-        """Count, mean and (biased) variance of one application, float64,
-        without the batch axis; a masked application counts its real
-        positions only."""
-        mask = entry['inputs'].get('mask')
-        if mask is not None:
-            count = pt.cast(mask, 'float64').sum()
-        else:
-            count = pt.prod([entry['input'].shape[axis]
-                             for axis in brick.normalization_axes])
-        mean = pt.cast(estimates[0], 'float64')
+    def _call_statistics(record):
+        """Count, mean and (biased) variance of one normalization, float64,
+        without the batch axis (the count is per row for statistics with a
+        time axis); a masked application counts its real positions only."""
+        brick = record.brick
+        mean = pt.cast(record.offset, 'float64')
         if brick.mean_only:
-            return [count, mean]
-        stdev = pt.cast(estimates[1], 'float64')
+            return [record.count, mean]
+        stdev = pt.cast(record.divisor, 'float64')
         variance = pt.maximum(pt.sqr(stdev) - brick.epsilon, 0)
-        return [count, mean, variance]
+        return [record.count, mean, variance]
 
     def _compile(self):
         if self._function is None:
@@ -175,14 +171,20 @@ class PopulationStatisticsEstimator:
             raise ValueError('the data stream gave no usable batch; the '
                              'population statistics are unchanged')
         for brick, (weight, *weighted) in sums.items():
-            mean = weighted[0] / weight
-            brick.population_mean.set_value(
-                mean.astype(brick.population_mean.dtype))
+            # Rows of a time axis that no batch reached keep their value.
+            reached = weight > 0
+            safe_weight = numpy.where(reached, weight, 1)
+            mean = weighted[0] / safe_weight
+            self._set(brick.population_mean, mean, reached)
             if not brick.mean_only:
-                stdev = numpy.sqrt(weighted[1] / weight + brick.epsilon)
-                brick.population_stdev.set_value(
-                    stdev.astype(brick.population_stdev.dtype))
+                stdev = numpy.sqrt(weighted[1] / safe_weight + brick.epsilon)
+                self._set(brick.population_stdev, stdev, reached)
         return {'batches': used, 'skipped': skipped}
+
+    @staticmethod
+    def _set(population, value, reached):
+        value = numpy.where(reached, value, population.get_value())
+        population.set_value(value.astype(population.dtype))
 
     def _batch_sums(self, results):
         """Per brick, [sum of weights, weighted mean, weighted variance]
@@ -192,7 +194,7 @@ class PopulationStatisticsEstimator:
             brick_sums = None
             for start, length in slices:
                 count, *stats = results[start:start + length]
-                count = float(count)
+                count = numpy.asarray(count, dtype='float64')
                 if not all(numpy.all(numpy.isfinite(stat)) for stat in stats):
                     if self.skip_nonfinite:
                         return None
@@ -201,12 +203,12 @@ class PopulationStatisticsEstimator:
                         'skip_nonfinite=True to ignore such batches'.format(
                             brick.path))
                 if len(stats) == 2 and self.unbiased:
-                    if count < 2:
+                    if numpy.any((count > 0) & (count < 2)):
                         raise ValueError(
                             '{}: the unbiased variance needs at least 2 '
                             'elements per feature, got {:g}'.format(
-                                brick.path, count))
-                    stats[1] = stats[1] * count / (count - 1)
+                                brick.path, numpy.min(count[count > 0])))
+                    stats[1] = stats[1] * count / numpy.maximum(count - 1, 1)
                 call_sums = [count] + [count * stat for stat in stats]
                 brick_sums = (call_sums if brick_sums is None else
                               [a + b for a, b in zip(brick_sums, call_sums)])

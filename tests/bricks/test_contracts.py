@@ -31,7 +31,8 @@ from blocks.bricks.lookup import LookupTable
 from blocks.bricks.parallel import Distribute, Fork, Merge, Parallel
 from blocks.bricks.recurrent import (LSTM, BaseRecurrent, Bidirectional,
                                      GatedRecurrent, RecurrentStack,
-                                     SimpleRecurrent)
+                                     SimpleRecurrent, BatchNormalizedLSTM,
+                                     RecurrentBatchNormalization)
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.roles import (BATCH_NORM_POPULATION_MEAN,
                           BATCH_NORM_POPULATION_STDEV,
@@ -171,6 +172,16 @@ CASES = [
                                       LSTM(2)], **INIT),
               {'inputs': (4, 2, 3)},
               {WEIGHT: 6, BIAS: 1, INITIAL_STATE: 3}, wrong_ndim=2),
+    BrickCase(BatchNormalizedLSTM, lambda: BatchNormalizedLSTM(2, 3, **INIT),
+              {'inputs': (4, 2, 8)},
+              {WEIGHT: 1, INITIAL_STATE: 2, BATCH_NORM_SCALE_PARAMETER: 3,
+               BATCH_NORM_SHIFT_PARAMETER: 2},
+              {BATCH_NORM_POPULATION_MEAN: 3, BATCH_NORM_POPULATION_STDEV: 3},
+              wrong_ndim=2),
+    BrickCase(RecurrentBatchNormalization,
+              lambda: RecurrentBatchNormalization(3, 2),
+              {'input_': (2, 3), 'time': numpy.array(4)}, BN, POPULATION,
+              dims=('output',), wrong_ndim=3),
 ]
 
 

@@ -514,3 +514,20 @@ def test_masked_exact_reestimation(masked_brick):
                                   rtol=1e-5)
     numpy.testing.assert_allclose(bn.population_stdev.get_value()[0],
                                   numpy.sqrt(variance + 1e-4), rtol=1e-5)
+
+
+def test_rewrite_reaches_a_brick_applied_inside_a_loop():
+    bn = BatchNormalization(input_dim=2, name='in_loop')
+    bn.initialize()
+    x = pt.tensor('x', dtype=floatX, shape=(None, None, None))
+    steps = pytensor.scan(bn.apply, sequences=x, return_updates=False)
+    training = apply_batch_normalization(ComputationGraph(steps))
+    assert len(training.scans) == 1
+    data = random(3, 4, 2, seed=2, loc=3)
+    value = training.outputs[0].eval({x: data}, mode='FAST_COMPILE')
+    expected = numpy.array([normalize(step, (0,)) for step in data])
+    numpy.testing.assert_allclose(value, expected, rtol=1e-5, atol=ATOL)
+    # Statistics of every step and no population per step: refused.
+    with pytest.raises(ValueError, match='/in_loop: applied in training '
+                       'mode inside a loop'):
+        get_batch_normalization_updates(training)

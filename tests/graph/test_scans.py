@@ -207,3 +207,36 @@ def test_exposed_step_variables_are_stacked_over_time(x, ones):
     numpy.testing.assert_allclose(stacked_value, values ** 2)
     numpy.testing.assert_allclose(h_value, numpy.cumsum(values ** 2, axis=0))
     assert len(loop_nodes([new_h, stacked])) == 1
+
+
+@pytest.fixture(scope='module')
+def lstm_graph():
+    from blocks.bricks.recurrent import LSTM
+    from blocks.initialization import IsotropicGaussian
+    lstm = LSTM(dim=2, weights_init=IsotropicGaussian(0.5), seed=1)
+    lstm.initialize()
+    inputs = pt.tensor3('inputs')
+    states, _ = lstm.apply(inputs)
+    return lstm, inputs, ComputationGraph(states)
+
+
+def test_dropout_and_weight_noise_on_an_lstm(lstm_graph):
+    lstm, inputs, cg = lstm_graph
+    step_inputs = VariableFilter(bricks=[lstm], name='inputs')(
+        cg.scan_variables)
+    assert len(step_inputs) == 1
+    noisy = apply_noise(apply_dropout(cg, step_inputs, 0.5, seed=1),
+                        [lstm.W_state], 0.1, seed=2)
+    assert len(noisy.scans) == 1
+    data = numpy.random.RandomState(0).normal(
+        size=(3, 4, 8)).astype(floatX)
+    run = pytensor.function([inputs], noisy.outputs + cg.outputs, mode=MODE)
+    first, clean = run(data)
+    second, _ = run(data)
+    assert first.shape == clean.shape
+    assert not numpy.allclose(first, clean)
+    assert not numpy.allclose(first, second)
+    silent = apply_noise(apply_dropout(cg, step_inputs, 0.0), [lstm.W_state],
+                         0.0)
+    numpy.testing.assert_allclose(
+        silent.outputs[0].eval({inputs: data}, mode=MODE), clean, rtol=1e-6)

@@ -6,7 +6,10 @@ from blocks.bricks.recurrent.architectures import (SimpleRecurrent, LSTM,
                                                    GatedRecurrent)
 from blocks.bricks.recurrent.misc import (Bidirectional, RecurrentStack,
                                           RECURRENTSTACK_SEPARATOR)
+from blocks.bricks.recurrent.bn import (BatchNormalizedLSTM,
+                                        RecurrentBatchNormalization)
 
 __all__ = ['BaseRecurrent', 'recurrent', 'SimpleRecurrent', 'LSTM',
            'GatedRecurrent', 'Bidirectional', 'RecurrentStack',
-           'RECURRENTSTACK_SEPARATOR']
+           'RECURRENTSTACK_SEPARATOR', 'BatchNormalizedLSTM',
+           'RecurrentBatchNormalization']

@@ -1,0 +1,276 @@
+"""Tests of blocks.bricks.recurrent.bn (the batch-normalized LSTM) against a
+NumPy reference, and of its population statistics lifecycle."""
+import pickle
+
+import numpy
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.gradient import verify_grad
+
+from blocks.bricks.recurrent.bn import (BatchNormalizedLSTM,
+                                        RecurrentBatchNormalization)
+from blocks.graph import (ComputationGraph, apply_batch_normalization,
+                          batch_normalization,
+                          get_batch_normalization_updates,
+                          get_population_moving_average_updates,
+                          estimate_population_statistics)
+from blocks.initialization import IsotropicGaussian
+from blocks.model import Model
+
+floatX = pytensor.config.floatX
+MODE = 'FAST_COMPILE'  # loops compile fastest with the Python linker
+EPSILON = 1e-4
+DIM, T_MAX = 2, 3
+
+
+def sigmoid(x):
+    return 1 / (1 + numpy.exp(-x))
+
+
+def numpy_bn_lstm(lstm, x, mask, training):
+    """States, cells and, per step, the (mean, stdev, count) of the input,
+    state and cell normalizations."""
+    def value(variable):
+        return variable.get_value().astype('float64')
+
+    def normalization(brick, data, t, keep):
+        if training:
+            weights = keep[:, None]
+            mean = (weights * data).sum(0) / weights.sum()
+            variance = (weights * (data - mean) ** 2).sum(0) / weights.sum()
+            stdev = numpy.sqrt(variance + EPSILON)
+        else:
+            row = min(t, T_MAX - 1)
+            mean = value(brick.population_mean)[row]
+            stdev = value(brick.population_stdev)[row]
+        shift = value(brick.shift) if brick.learn_shift else 0
+        return value(brick.scale) * (data - mean) / stdev + shift, (
+            mean, stdev, keep.sum())
+
+    h = numpy.repeat(value(lstm.initial_state_)[None], x.shape[1], 0)
+    c = numpy.repeat(value(lstm.initial_cells)[None], x.shape[1], 0)
+    states, cells, statistics = [], [], []
+    for t in range(x.shape[0]):
+        keep = mask[t]
+        x_hat, x_stats = normalization(lstm.input_normalization, x[t], t,
+                                       keep)
+        h_hat, h_stats = normalization(lstm.state_normalization,
+                                       h.dot(value(lstm.W_state)), t, keep)
+        a = x_hat + h_hat
+        i, f = sigmoid(a[:, :DIM]), sigmoid(a[:, DIM:2 * DIM])
+        g, o = numpy.tanh(a[:, 2 * DIM:3 * DIM]), sigmoid(a[:, 3 * DIM:])
+        new_c = f * c + i * g
+        c_hat, c_stats = normalization(lstm.cell_normalization, new_c, t,
+                                       keep)
+        new_h = o * numpy.tanh(c_hat)
+        h = keep[:, None] * new_h + (1 - keep[:, None]) * h
+        c = keep[:, None] * new_c + (1 - keep[:, None]) * c
+        states.append(h)
+        cells.append(c)
+        statistics.append((x_stats, h_stats, c_stats))
+    return numpy.array(states), numpy.array(cells), statistics
+
+
+def row_estimates(statistics, which, population):
+    """The per-row (mean, stdev) estimates of normalization `which`, steps
+    beyond T_MAX averaged into the last row by count."""
+    means, stdevs = population[0].copy(), population[1].copy()
+    for row in range(T_MAX):
+        steps = [step[which] for t, step in enumerate(statistics)
+                 if min(t, T_MAX - 1) == row and step[which][2] > 0]
+        if steps:
+            total = sum(count for _, _, count in steps)
+            means[row] = sum(count * mean for mean, _, count in steps) / total
+            stdevs[row] = sum(count * stdev
+                              for _, stdev, count in steps) / total
+    return means, stdevs
+
+
+@pytest.fixture
+def lstm():
+    lstm = BatchNormalizedLSTM(dim=DIM, T_max=T_MAX, name='bnlstm',
+                               weights_init=IsotropicGaussian(0.7), seed=2)
+    lstm.initialize()
+    rng = numpy.random.RandomState(5)
+    for normalization in lstm.normalizations:
+        for variable in normalization.parameters:
+            variable.set_value(rng.uniform(0.5, 1.5, variable.get_value(
+                ).shape).astype(floatX))
+    return lstm
+
+
+def sequences(length=5, seed=0):
+    rng = numpy.random.RandomState(seed)
+    x = rng.normal(1, 2, size=(length, 4, 4 * DIM)).astype(floatX)
+    mask = numpy.ones((length, 4), dtype=floatX)
+    mask[3:, 0] = 0
+    mask[4:, 2] = 0
+    return x, mask
+
+
+def test_construction_and_persistent_statistics(lstm):
+    assert [n.population_mean.get_value().shape
+            for n in lstm.normalizations] == [(T_MAX, 8), (T_MAX, 8),
+                                              (T_MAX, 2)]
+    fresh = BatchNormalizedLSTM(dim=DIM, T_max=T_MAX,
+                                weights_init=IsotropicGaussian(0.1))
+    fresh.initialize()
+    assert all(numpy.allclose(n.scale.get_value(), 0.1)
+               for n in fresh.normalizations)
+    assert not fresh.input_normalization.learn_shift
+    x = pt.tensor3('x')
+    persistent = Model(lstm.apply(x)[0]).get_persistent_dict()
+    assert persistent['/bnlstm/cell_normalization.population_stdev'] is (
+        lstm.cell_normalization.population_stdev)
+    assert '/bnlstm.W_state' in persistent
+
+
+def test_training_mode_and_per_step_updates_against_numpy(lstm):
+    x, mask = pt.tensor3('x'), pt.matrix('mask')
+    with batch_normalization(lstm):
+        states, cells = lstm.apply(x, mask=mask)
+    pairs = get_batch_normalization_updates(ComputationGraph(states))
+    expected_populations = [population for n in lstm.normalizations
+                            for population in (n.population_mean,
+                                               n.population_stdev)]
+    assert [population for population, _ in pairs] == expected_populations
+    run = pytensor.function([x, mask], [states, cells] +
+                            [estimate for _, estimate in pairs], mode=MODE)
+    x_value, mask_value = sequences(length=5)
+    values = run(x_value, mask_value)
+    h, c, statistics = numpy_bn_lstm(lstm, x_value.astype('float64'),
+                                     mask_value, training=True)
+    numpy.testing.assert_allclose(values[0], h, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(values[1], c, rtol=1e-5, atol=1e-6)
+    for which, normalization in enumerate(lstm.normalizations):
+        means, stdevs = row_estimates(statistics, which, (
+            normalization.population_mean.get_value(),
+            normalization.population_stdev.get_value()))
+        numpy.testing.assert_allclose(values[2 + 2 * which], means,
+                                      rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(values[3 + 2 * which], stdevs,
+                                      rtol=1e-5, atol=1e-6)
+
+
+def test_inference_uses_each_steps_row_and_reuses_the_last(lstm):
+    rng = numpy.random.RandomState(7)
+    for normalization in lstm.normalizations:
+        shape = normalization.population_mean.get_value().shape
+        normalization.population_mean.set_value(
+            rng.normal(size=shape).astype(floatX))
+        normalization.population_stdev.set_value(
+            rng.uniform(0.5, 2, size=shape).astype(floatX))
+    x, mask = pt.tensor3('x'), pt.matrix('mask')
+    states, cells = lstm.apply(x, mask=mask)
+    x_value, mask_value = sequences(length=5, seed=1)
+    h_value, c_value = pytensor.function([x, mask], [states, cells],
+                                         mode=MODE)(x_value, mask_value)
+    h, c, _ = numpy_bn_lstm(lstm, x_value.astype('float64'), mask_value,
+                            training=False)
+    numpy.testing.assert_allclose(h_value, h, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(c_value, c, rtol=1e-5, atol=1e-6)
+
+
+def test_rewrite_is_the_context_manager_graph(lstm):
+    x = pt.tensor3('x')
+    rewritten = apply_batch_normalization(ComputationGraph(lstm.apply(x)))
+    with lstm:
+        built = ComputationGraph(lstm.apply(x))
+    assert len(rewritten.variables) == len(built.variables)
+    assert len(rewritten.scans) == 1
+    x_value, _ = sequences(length=4)
+    values = pytensor.function(
+        [x], rewritten.outputs + built.outputs, mode=MODE)(x_value)
+    for rewritten_value, built_value in zip(values[:2], values[2:]):
+        numpy.testing.assert_allclose(rewritten_value, built_value)
+    assert len(get_batch_normalization_updates(rewritten)) == 6
+
+
+def test_moving_averages_leave_unreached_rows(lstm):
+    x = pt.tensor3('x')
+    training = apply_batch_normalization(ComputationGraph(lstm.apply(x)))
+    updates = get_population_moving_average_updates(training, alpha=0.5)
+    estimates = [estimate for _, estimate in
+                 get_batch_normalization_updates(training)]
+    before = lstm.cell_normalization.population_mean.get_value()
+    step = pytensor.function([x], estimates[4], updates=updates, mode=MODE)
+    estimate = step(sequences(length=2)[0])  # reaches rows 0 and 1 only
+    after = lstm.cell_normalization.population_mean.get_value()
+    numpy.testing.assert_allclose(after[:2], 0.5 * before[:2]
+                                  + 0.5 * estimate[:2], rtol=1e-6)
+    numpy.testing.assert_array_equal(after[2], before[2])
+
+
+def test_exact_reestimation_per_row(lstm):
+    x, mask = pt.tensor3('x'), pt.matrix('mask')
+    batches = [sequences(length, seed) for seed, length in
+               enumerate([5, 2])]
+    original = lstm.state_normalization.population_mean.get_value()
+    estimate_population_statistics(
+        lstm.apply(x, mask=mask)[0],
+        [{'x': batch, 'mask': batch_mask} for batch, batch_mask in batches])
+    # Steps of both batches contribute to their rows, weighted by their
+    # real positions (statistics in training mode, weights fixed).
+    sums = numpy.zeros_like(original, dtype='float64')
+    counts = numpy.zeros(T_MAX)
+    for batch, batch_mask in batches:
+        _, _, statistics = numpy_bn_lstm(lstm, batch.astype('float64'),
+                                         batch_mask, training=True)
+        for t, step in enumerate(statistics):
+            mean, _, count = step[1]
+            sums[min(t, T_MAX - 1)] += count * mean
+            counts[min(t, T_MAX - 1)] += count
+    numpy.testing.assert_allclose(
+        lstm.state_normalization.population_mean.get_value(),
+        sums / counts[:, None], rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_through_training_mode():
+    lstm = BatchNormalizedLSTM(dim=1, T_max=2,
+                               weights_init=IsotropicGaussian(0.5), seed=3)
+    lstm.initialize()
+
+    def total(x):
+        with lstm:
+            states, cells = lstm.apply(x)
+        return (states ** 2).sum() + cells.sum()
+
+    verify_grad(total, [numpy.random.RandomState(0).normal(
+        size=(3, 3, 4))], rng=numpy.random.RandomState(1), mode=MODE)
+
+
+def test_pickling_keeps_statistics_and_training_graph(lstm):
+    lstm.cell_normalization.population_mean.set_value(
+        numpy.arange(6, dtype=floatX).reshape((T_MAX, DIM)))
+    x = pt.tensor3('x')
+    with lstm:
+        states, _ = lstm.apply(x)
+    copy, states_copy = pickle.loads(pickle.dumps((lstm, states)))
+    numpy.testing.assert_array_equal(
+        copy.cell_normalization.population_mean.get_value(),
+        numpy.arange(6).reshape((T_MAX, DIM)))
+    assert len(get_batch_normalization_updates(
+        ComputationGraph(states_copy))) == 6
+
+
+def test_errors_name_the_brick():
+    with pytest.raises(ValueError, match='/rbn: T_max must be a positive '
+                       'int, got 0'):
+        RecurrentBatchNormalization(input_dim=2, T_max=0,
+                                    name='rbn').allocate()
+    lstm = BatchNormalizedLSTM(dim=2, T_max=3, name='bnlstm',
+                               weights_init=IsotropicGaussian(0.1))
+    lstm.initialize()
+    with pytest.raises(ValueError, match='/bnlstm: expected inputs of 3 '
+                       'axes'):
+        lstm.apply(pt.matrix('x'))
+    with pytest.raises(ValueError, match='/bnlstm: expected inputs of 8 '
+                       'features'):
+        lstm.apply(pt.tensor('x', dtype=floatX, shape=(None, None, 5)))
+    with pytest.raises(ValueError, match='/bnlstm: expected a mask of 2 '
+                       'axes'):
+        lstm.apply(pt.tensor3('x'), mask=pt.vector('mask'))
+    with lstm.input_normalization:
+        with pytest.raises(ValueError, match='not all in the same mode'):
+            lstm.apply(pt.tensor3('x'))
