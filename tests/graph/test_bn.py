@@ -485,7 +485,8 @@ def test_masked_rewrite_and_updates(masked_brick):
     assert len(training.variables) == len(built.variables)
     (_, mean), (_, stdev) = get_batch_normalization_updates(training)
     updates = get_population_moving_average_updates(training, alpha=0.5)
-    step = training.get_function(additional_updates=updates)
+    step = training.get_function(additional_updates=updates,
+                                 mode='FAST_COMPILE')
     data, mask_value = sequence_batch(4, seed=1)
     output, = step(x=data, mask=mask_value)
     _, expected_mean, variance = masked_statistics(data, mask_value)
