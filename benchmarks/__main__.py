@@ -16,7 +16,10 @@ Benchmarks (``--only`` names):
 ``lenet_bricks``  3: brick-built LeNet with spatial batch normalization;
 ``lenet``         the ops engineer's LeNet on ``blocks.ops`` (no BN);
 ``inference``     5: BN-MLP inference throughput at batch 1 and 1000;
-``compile_modes`` compile and step time under several PyTensor modes.
+``compile_modes`` compile and step time under several PyTensor modes;
+``lstm``          6: an LSTM layer's training step against ``nn.LSTM`` and
+                  an ``nn.LSTMCell`` loop, its compile time, a 4-layer
+                  RecurrentStack's, and the scan overhead per step.
 
 BLAS and PyTorch use ``--threads`` threads (1 by default: the machine this
 was written on has two cores shared with other jobs, where a second BLAS
@@ -30,7 +33,7 @@ import sys
 import time
 
 NAMES = ('mlp_training', 'compile_time', 'lenet_bricks', 'lenet',
-         'inference', 'compile_modes')
+         'inference', 'compile_modes', 'lstm')
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -80,6 +83,9 @@ def run_benchmark(name, args):
         results = compile_modes.main(argv)
         return {'{} {}'.format(mode, model): value
                 for (mode, model), value in results.items()}
+    if name == 'lstm':
+        from benchmarks import lstm
+        return lstm.run(args.quick)
     raise ValueError(name)
 
 
@@ -181,6 +187,51 @@ def target_rows(results):
                 '{:.0f} ex/s'.format(entry['blocks_examples_per_second']),
                 '{:.0f} ex/s'.format(entry['torch_examples_per_second']),
                 '{:.2f} (speed-up)'.format(entry['throughput_ratio']))
+    if 'lstm' in results:
+        for row in lstm_rows(results['lstm']):
+            add(*row)
+    return rows
+
+
+def lstm_rows(r):
+    """Benchmark 6's rows: (benchmark, blocks, PyTorch, ratio[, target,
+    met]) tuples."""
+    rows = []
+    layer = '6 LSTM {dim}, batch {batch}, {steps} steps, train step'.format(
+        **r)
+    for threads, entry in sorted(r['threads'].items()):
+        load = entry['load_average'][0]
+        for torch_name, target, met in (
+                ('nn.LSTM', '<= 1.5', lambda ratio: ratio <= 1.5),
+                ('LSTMCell loop', '< 1', lambda ratio: ratio < 1)):
+            ratio = entry['ratio vs ' + torch_name]
+            rows.append((
+                '{}, {} thread(s), vs {} (load {:.1f})'.format(
+                    layer, threads, torch_name, load),
+                '{:.1f} ms'.format(1e3 * entry['blocks step_seconds']),
+                '{:.1f} ms'.format(1e3 * entry[torch_name + ' step_seconds']),
+                '{:.2f} (time ratio)'.format(ratio), target, met(ratio)))
+        rows.append((
+            "6 scan per time step, {} thread(s): empty step, the LSTM's"
+            .format(threads),
+            '{:.0f} us, {:.0f} us'.format(
+                1e6 * entry['empty loop seconds per time step'],
+                1e6 * entry['blocks seconds per time step']), '-', '-'))
+    for key, label, limit in (('lstm', 'the LSTM step', 5),
+                              ('stack_4', 'a 4-layer RecurrentStack step',
+                               10)):
+        compile_ = r['compile'].get(key)
+        if compile_ is None:
+            continue
+        if 'error' in compile_:
+            rows.append(('6 compile, ' + label, compile_['error'], '-', '-'))
+            continue
+        rows.append((
+            '6 compile, {}, median of {} (first)'.format(
+                label, compile_['repeats']),
+            '{:.1f} s ({:.1f} s)'.format(compile_['seconds'],
+                                         compile_['first_seconds']),
+            '-', '-', '< {} s'.format(limit), compile_['seconds'] < limit))
     return rows
 
 
