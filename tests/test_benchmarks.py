@@ -40,3 +40,24 @@ def test_only_the_hand_written_notes_are_kept(tmp_path):
     assert kept_notes(str(path)) == ''
     path.write_text('| table |\n' + NOTES_MARKER + '\n## Notes\n')
     assert kept_notes(str(path)) == NOTES_MARKER + '\n## Notes\n'
+
+
+def test_lstm_rows_judge_each_target():
+    from benchmarks.__main__ import lstm_rows
+    entry = {'blocks step_seconds': 0.03, 'nn.LSTM step_seconds': 0.025,
+             'LSTMCell loop step_seconds': 0.02,
+             'ratio vs nn.LSTM': 1.2, 'ratio vs LSTMCell loop': 1.5,
+             'blocks seconds per time step': 6e-4,
+             'empty loop seconds per time step': 5e-5,
+             'load_average': [3.0, 3.0, 3.0]}
+    result = {'dim': 256, 'batch': 32, 'steps': 50, 'threads': {'1': entry},
+              'compile': {'lstm': {'seconds': 4.0, 'first_seconds': 9.0,
+                                   'repeats': 3},
+                          'stack_4': {'error': 'ImportError()'}}}
+    rows = {row[0]: row[1:] for row in lstm_rows(result)}
+    versus_lstm, versus_cells, scan, compile_, stack = rows
+    assert rows[versus_lstm][-2:] == ('<= 1.5', True)
+    assert rows[versus_cells][-2:] == ('< 1', False)
+    assert rows[scan][0] == '50 us, 600 us'
+    assert rows[compile_][1:] == ('-', '-', '< 5 s', True)
+    assert rows[stack][0] == 'ImportError()'
