@@ -9,6 +9,9 @@
     LeNet with spatial batch normalization on MNIST.
 ``spiral_bn``
     Blocks' batch normalization example on a three-armed spiral.
+``reverse_words``
+    Blocks' attention encoder-decoder that learns to reverse the letters
+    of every word, on a corpus it generates; beam search decoding.
 
 Each module has a ``main()`` taking keyword arguments (the command-line
 options, plus ``subset`` to train on a few examples) and returning the
