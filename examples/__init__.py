@@ -12,6 +12,13 @@
 ``reverse_words``
     Blocks' attention encoder-decoder that learns to reverse the letters
     of every word, on a corpus it generates; beam search decoding.
+``sqrt``
+    Blocks' smallest example: an MLP regresses the square root.
+``parity_problem``
+    Blocks' LSTM example: one cell learns the parity of 0/1 sequences.
+``mnist_rnn``
+    Row-by-row MNIST with an LSTM or a batch-normalized LSTM (Cooijmans
+    et al.), both learning curves in one plot.
 
 Each module has a ``main()`` taking keyword arguments (the command-line
 options, plus ``subset`` to train on a few examples) and returning the
