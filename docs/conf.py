@@ -21,9 +21,17 @@ extensions = [
     'sphinx.ext.autodoc',
     'sphinx.ext.doctest',
     'sphinx.ext.mathjax',
+    # MathJax 3 copied into _static: the maths renders offline.
+    'sphinx-mathjax-offline',
     'sphinx.ext.viewcode',
+    'sphinx_copybutton',
     'numpydoc',
 ]
+
+# The copy button copies commands and code without their prompts (and
+# without the output lines of doctests).
+copybutton_prompt_text = r'>>> |\.\.\. |\$ '
+copybutton_prompt_is_regexp = True
 
 exclude_patterns = ['_build', 'benchmarks_table.rst']
 master_doc = 'index'
@@ -64,7 +72,8 @@ doctest_global_setup = ''
 trim_doctest_flags = True
 
 html_theme = 'sphinx_rtd_theme'
-html_static_path = []
+html_static_path = ['_static']
+html_css_files = ['blocks.css']
 html_title = 'blocks {}'.format(release)
 
 

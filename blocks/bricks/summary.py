@@ -3,7 +3,7 @@
 :meth:`Brick.summary <blocks.bricks.base.Brick.summary>` and
 :meth:`Model.summary <blocks.model.Model.summary>` build a
 :class:`Summary`; this module only reads bricks (their children,
-parameters, persistent variables and :meth:`get_dim`), so it imports none.
+parameters, persistent variables and ``get_dim``), so it imports none.
 """
 import numpy
 
