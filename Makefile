@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test data demo bench docs clean
+.PHONY: install test data demo bench docs docs-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ $(DOCS_STAMP): $(STAMP)
 
 docs: $(DOCS_STAMP)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+# The built pages in headless Chromium (Debian: apt-get install chromium):
+# the maths rendered, no request outside the site.
+docs-check: docs
+	$(BIN)/python -m pytest -q -m docs tests/test_docs_browser.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
