@@ -121,6 +121,9 @@ from copy import copy
 import numpy
 import pytensor
 from pytensor.compile.mode import Mode, get_mode
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Variable
+from pytensor.graph.traversal import ancestors
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.jax.linker import JAXLinker
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
@@ -136,6 +139,7 @@ from blocks.config import config
 from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['compile_function', 'SourceFunction', 'source_names',
+           'check_initialized', 'check_batch_rows',
            'default_mode', 'auto_mode', 'AutoMode', 'InplaceUpdates',
            'jax_mode', 'NumpyValuesJAXLinker',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
@@ -413,8 +417,85 @@ def default_mode():
     return get_mode(name)
 
 
+def _brick_of(variable):
+    """The brick annotating a parameter, found without importing bricks
+    (they live above this module): the annotation that says whether it
+    was initialized."""
+    for annotation in getattr(variable.tag, 'annotations', ()):
+        if hasattr(annotation, 'initialized') and hasattr(annotation, 'path'):
+            return annotation
+    return None
+
+
+def _is_never_set(variable):
+    value = variable.get_value(borrow=True)
+    return (isinstance(value, numpy.ndarray) and value.dtype.kind == 'f'
+            and value.size > 0 and bool(numpy.isnan(value).all()))
+
+
+def check_initialized(variables):
+    """Raise a ValueError naming every brick of the graph of `variables`
+    whose parameters were allocated but never initialized nor set by hand
+    (they are still all NaN): training or evaluating it would give NaN.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> from blocks.bricks import Linear
+    >>> linear = Linear(2, 3, name='linear')
+    >>> linear.allocate()
+    >>> check_initialized([linear.apply(pt.matrix('x'))])
+    Traceback (most recent call last):
+    ...
+    ValueError: these bricks were allocated but never initialized, so \
+their parameters are NaN: /linear (W, b); call initialize() on them (or on \
+their parent) after setting weights_init and biases_init, or set the \
+parameters' values
+
+    """
+    never_set = {}
+    for variable in ancestors(list(variables)):
+        if not isinstance(variable, SharedVariable):
+            continue
+        brick = _brick_of(variable)
+        if (brick is not None and not brick.initialized
+                and _is_never_set(variable)):
+            never_set.setdefault(brick, set()).add(variable)
+    if never_set:
+        raise ValueError(
+            'these bricks were allocated but never initialized, so their '
+            'parameters are NaN: {}; call initialize() on them (or on their '
+            'parent) after setting weights_init and biases_init, or set the '
+            "parameters' values".format(', '.join(
+                '{} ({})'.format(brick.path, ', '.join(
+                    parameter.name for parameter in brick.parameters
+                    if parameter in parameters))
+                for brick, parameters in sorted(
+                    never_set.items(), key=lambda item: item[0].path))))
+
+
+def check_batch_rows(names, values):
+    """Raise a ValueError if the arrays `values` of the sources `names`
+    differ in their number of rows (first axis): a cost would silently
+    use the rows they share. Scalars are ignored; the
+    ``check_batch_rows`` setting turns the check off (for sources whose
+    first axis is not the batch)."""
+    rows = [(name, value.shape[0]) for name, value in zip(names, values)
+            if getattr(value, 'ndim', 0)]
+    if len({count for _, count in rows}) > 1 and config.check_batch_rows:
+        raise ValueError(
+            'the sources of a batch have different numbers of rows: {}; '
+            'each row is one example, so they must agree (set '
+            'blocks.config.config.check_batch_rows = False if the first '
+            'axes differ on purpose)'.format(', '.join(
+                '{} has {}'.format(name, count) for name, count in rows)))
+
+
 def compile_function(inputs, outputs, updates=None, mode=None, **kwargs):
     """Compile a PyTensor function with blocks' default mode.
+
+    Bricks that were never initialized are refused first
+    (:func:`check_initialized`).
 
     Parameters
     ----------
@@ -435,12 +516,23 @@ def compile_function(inputs, outputs, updates=None, mode=None, **kwargs):
     [2.0, 2.0]
 
     """
+    check_initialized(_outputs_and_updates(outputs, updates))
     if mode is None:
         mode = default_mode()
     flags = getattr(mode, 'pytensor_flags', {})
     with pytensor.config.change_flags(**flags):
         return pytensor.function(inputs, outputs, updates=updates, mode=mode,
                                  **kwargs)
+
+
+def _outputs_and_updates(outputs, updates):
+    variables = [] if outputs is None else list(
+        outputs if isinstance(outputs, (list, tuple)) else [outputs])
+    if updates:
+        pairs = updates.items() if hasattr(updates, 'items') else updates
+        variables.extend(value for _, value in pairs)
+    return [variable for variable in variables
+            if isinstance(variable, Variable)]
 
 
 def source_names(inputs):
@@ -521,4 +613,6 @@ class SourceFunction:
 
     def __call__(self, batch):
         self.check_sources(batch)
-        return self.function(*self.values(batch))
+        values = self.values(batch)
+        check_batch_rows(self.input_names, values)
+        return self.function(*values)

@@ -117,6 +117,12 @@ SETTINGS = {
     'max_blob_size': (_non_negative_int, 4096),
     # seconds an SQLite log waits for another process's lock
     'sqlite_timeout': (_positive_float, 60.0),
+    # refuse a batch whose sources differ in their number of rows (False
+    # for time-major sequences with per-sequence targets, say)
+    'check_batch_rows': (_to_bool, True),
+    # let a brick take an input of a wider float type than its parameters
+    # (the whole graph then computes in the wider type)
+    'allow_input_upcast': (_to_bool, False),
     'temp_dir': (_path, tempfile.gettempdir()),
     # Kept for compatibility with Blocks (whose main loop could profile
     # itself); blocks reads it nowhere.

@@ -238,3 +238,54 @@ def test_jax_mode_draws_random_numbers_quietly(compile_mode):
     first, second = draw(), draw()
     assert not numpy.array_equal(first, second)
     assert ((first >= 0) & (first < 1)).all()
+
+
+# Bad input refused before it reaches a compiled function
+
+def test_uninitialized_bricks_are_refused_before_compiling():
+    from blocks.bricks import MLP, Tanh
+    from blocks.graph import ComputationGraph
+    from blocks.initialization import Constant
+    mlp = MLP([Tanh(), Tanh()], [2, 3, 1], name='mlp',
+              weights_init=Constant(1), biases_init=Constant(0))
+    x = pt.matrix('x')
+    y = mlp.apply(x)  # allocates, never initializes
+    graph = ComputationGraph(y)
+    with pytest.raises(ValueError,
+                       match=r'never initialized.*: /mlp/linear_0 \(W, b\), '
+                             r'/mlp/linear_1 \(W, b\); call initialize'):
+        graph.get_function()
+    # A brick whose values were set by hand is not refused, even when
+    # another one of the graph still is.
+    for parameter in mlp.linear_transformations[0].parameters:
+        parameter.set_value(numpy.zeros_like(parameter.get_value()))
+    with pytest.raises(ValueError, match=r'NaN: /mlp/linear_1 \(W, b\);'):
+        graph.get_function()
+    mlp.initialize()
+    assert graph.get_function()(numpy.ones((1, 2), dtype=x.dtype))[0].shape \
+        == (1, 1)
+
+
+def test_sources_with_different_numbers_of_rows_are_refused(set_checks):
+    x, y = pt.matrix('x'), pt.matrix('y')
+    function = SourceFunction([x, y], x.sum() + y.sum())
+    floatx = pytensor.config.floatX
+    batch = {'x': numpy.ones((8, 2), floatx), 'y': numpy.ones((5, 1), floatx)}
+    with pytest.raises(ValueError,
+                       match=r'different numbers of rows: x has 8, y has 5'):
+        function(batch)
+    set_checks(check_batch_rows=False)
+    assert float(function(batch)) == 21.0  # on purpose: allowed
+
+
+@pytest.fixture
+def set_checks():
+    saved = {}
+
+    def set_(**settings):
+        for name, value in settings.items():
+            saved.setdefault(name, getattr(config, name))
+            setattr(config, name, value)
+    yield set_
+    for name, value in saved.items():
+        setattr(config, name, value)

@@ -18,7 +18,7 @@ import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 
-from blocks.compilation import SourceFunction
+from blocks.compilation import SourceFunction, check_batch_rows
 from blocks.config import config
 from blocks.algorithms.step_rules import Scale, l2_norm
 from blocks.graph import ComputationGraph
@@ -307,6 +307,7 @@ class UpdatesAlgorithm(TrainingAlgorithm):
                                             for axis, length in static_axes))):
                 values[index] = self._convert_input(index, value)
             index += 1
+        check_batch_rows(self._input_names, values)
         self.output_values = function(*values)
 
     def __getstate__(self):

@@ -21,11 +21,13 @@ import threading
 from collections import OrderedDict
 from functools import wraps
 
+import numpy
 from pytensor.graph.basic import Variable
 
 from blocks.annotations import (Annotation, ApplicationCall,
                                 add_annotation, get_annotation,
                                 variable_name)
+from blocks.config import config
 from blocks.bricks.summary import summarize
 from blocks.roles import add_role, PARAMETER, INPUT, OUTPUT
 from blocks.utils import pack, unpack, AnnotatingList, shared_floatx_nans
@@ -523,6 +525,47 @@ def args_to_kwargs(args, f):
     return dict(zip(names, args))
 
 
+def _float_inputs(arguments):
+    """(name, variable) for the floating-point tensor arguments, those
+    given through ``*args`` and ``**kwargs`` included."""
+    for name, value in arguments.items():
+        if isinstance(value, (tuple, list)):
+            items = [('{}_{}'.format(name, i), item)
+                     for i, item in enumerate(value)]
+        elif isinstance(value, dict):
+            items = list(value.items())
+        else:
+            items = [(name, value)]
+        for item_name, item in items:
+            if (isinstance(item, Variable)
+                    and str(getattr(item, 'dtype', '')).startswith('float')):
+                yield item_name, item
+
+
+def _check_input_dtypes(brick, application_name, arguments):
+    """Refuse a float input wider than the brick's float parameters: the
+    graph would silently compute in the wider type (float64 through a
+    float32 model), unless the ``allow_input_upcast`` setting allows it.
+    """
+    if config.allow_input_upcast:
+        return
+    dtypes = {parameter.dtype for parameter in brick.parameters
+              if str(parameter.dtype).startswith('float')}
+    if len(dtypes) != 1:
+        return
+    dtype = dtypes.pop()
+    for name, variable in _float_inputs(arguments):
+        if numpy.dtype(variable.dtype).itemsize > \
+                numpy.dtype(dtype).itemsize:
+            raise TypeError(
+                '{}: the input {!r} of {} is {} but the brick\'s parameters '
+                'are {}: the graph would silently compute in {}. Cast the '
+                'input (pytensor.tensor.cast(x, {!r})), or set '
+                'blocks.config.config.allow_input_upcast = True to allow '
+                'it'.format(brick.path, name, application_name,
+                            variable.dtype, dtype, variable.dtype, dtype))
+
+
 def copy_and_tag(variable, brick, call, role, application_name, name):
     """Copy a variable and annotate the copy with a brick, a call, a role
     and a name (``{brick}_{application}_{name}``)."""
@@ -721,6 +764,7 @@ class Application:
         except TypeError as error:
             raise TypeError('{}: bad arguments for application {}: {}'.format(
                 brick.path, self.name, error)) from None
+        _check_input_dtypes(brick, self.name, bound.arguments)
         self._tag_inputs(bound_application, call, bound.arguments)
 
         self.call_stack.append(brick)

@@ -399,6 +399,32 @@ class BatchNormalization(RNGMixin, Feedforward):
             pattern[axis] = position
         return checked, pt.cast(mask, input_.dtype).dimshuffle(pattern)
 
+    def _check_enough_values(self, input_, weights):
+        """The input, checked to hold at least two values per feature on
+        the normalization axes (real positions only, with a mask): with one
+        the output is 0, the layers below get no gradient and the
+        population stdev collapses; with none every statistic is NaN.
+        Static shapes are checked now, the others when the function
+        runs."""
+        axes = self.normalization_axes
+        message = (
+            '{}: training-mode batch normalization needs at least 2 values '
+            'per feature on the normalization axes {} (real positions only, '
+            'with a mask); the batch has fewer: it is empty, or one example '
+            'with nothing else to average over. Its statistics would be NaN '
+            'or its output 0, and the population statistics spoilt. '
+            'Normalize single examples in inference mode, use larger '
+            'batches, or normalize each example on its own axes'.format(
+                self.path, axes))
+        if weights is not None:
+            count = weights.sum()
+        else:
+            static = [input_.type.shape[axis] for axis in axes]
+            if None not in static and numpy.prod(static) < 2:
+                raise ValueError(message)
+            count = pt.prod(pt.stack([input_.shape[axis] for axis in axes]))
+        return Assert(message)(input_, pt.ge(count, 2))
+
     def _population_statistics_padded(self):
         mean = pt.shape_padleft(self.population_mean)
         stdev = (None if self.mean_only
@@ -434,6 +460,8 @@ class BatchNormalization(RNGMixin, Feedforward):
         if mask is not None:
             input_, weights = self._check_mask(input_, mask)
         training = self.training_mode
+        if training:
+            input_ = self._check_enough_values(input_, weights)
         scale = self.scale if self._learns_scale else None
         shift = self.shift if self.learn_shift else None
         if training and weights is None and self._uses_fused_operation():

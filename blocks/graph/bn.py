@@ -465,7 +465,7 @@ def _check_alpha(alpha):
 
 def get_population_moving_average_updates(training_graph, alpha=0.1,
                                           allow_duplicates=False,
-                                          skip_nonfinite=False):
+                                          skip_nonfinite=True):
     """Updates that keep the population statistics as moving averages.
 
     Each population variable p with minibatch estimate m becomes
@@ -485,8 +485,14 @@ def get_population_moving_average_updates(training_graph, alpha=0.1,
         before the moving average.
     skip_nonfinite : bool, optional
         Leave a brick's population statistics unchanged on a step whose
-        minibatch statistics are not all finite (an exploding batch would
-        otherwise poison them for good).
+        minibatch statistics are not all finite (True by default): one
+        exploding batch would otherwise make them NaN for good, and
+        inference with them useless. PyTorch has no such guard (its
+        running statistics take the NaN: pytorch/pytorch#88474, open).
+        This protects the statistics only; to also leave the *parameters*
+        alone on such a step, give the step rule
+        ``CompositeRule([..., RemoveNotFinite()])``
+        (:class:`~blocks.algorithms.RemoveNotFinite`).
 
     Returns
     -------

@@ -187,3 +187,24 @@ def test_gradient_of_a_deep_chain_needs_no_recursion_limit_change():
         hidden = pt.tanh(hidden * weight)
     algorithm = GradientDescent(cost=hidden.sum(), parameters=weights)
     assert len(algorithm.gradients) == 700
+
+
+def test_process_batch_refuses_sources_of_different_lengths(regression):
+    algorithm, weights = regression
+    before = weights.get_value()
+    with pytest.raises(ValueError,
+                       match=r'different numbers of rows: x has 8, y has 5'):
+        algorithm.process_batch({'x': numpy.ones((8, 2), dtype=FLOATX),
+                                 'y': numpy.ones(5, dtype='int64')})
+    numpy.testing.assert_array_equal(weights.get_value(), before)
+
+
+def test_initialize_refuses_uninitialized_bricks():
+    from blocks.bricks import Linear
+    linear = Linear(2, 1, name='linear')
+    x = pt.matrix('x')
+    cost = linear.apply(x).sum()
+    algorithm = GradientDescent(cost=cost, parameters=linear.parameters)
+    with pytest.raises(ValueError, match=r'never initialized.*/linear '
+                                         r'\(W, b\)'):
+        algorithm.initialize()

@@ -630,3 +630,24 @@ def test_decorators_class_attribute_applies_to_the_subclass():
         pass
 
     assert seen == ['Decorated']  # listed in its own body only
+
+
+def test_a_wider_float_input_than_the_parameters_is_refused():
+    from blocks.config import config
+    linear = Linear(2, 3, name='linear')
+    with pytensor.config.change_flags(floatX='float32'):
+        linear.allocate()
+    assert linear.parameters[0].dtype == 'float32'
+    wide_input = pt.matrix('x', dtype='float64')
+    with pytest.raises(TypeError,
+                       match=r"/linear: the input 'input_' of apply is "
+                             r"float64 but the brick's parameters are "
+                             r"float32.*allow_input_upcast"):
+        linear.apply(wide_input)
+    assert linear.apply(pt.matrix('x', dtype='float32')).dtype == 'float32'
+    saved = config.allow_input_upcast
+    config.allow_input_upcast = True
+    try:
+        assert linear.apply(wide_input).dtype == 'float64'
+    finally:
+        config.allow_input_upcast = saved

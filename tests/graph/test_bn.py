@@ -237,15 +237,58 @@ def test_moving_average_converges_in_closed_form():
         get_population_moving_average_updates(cg, alpha=0)
 
 
-def test_moving_average_without_guard_is_poisoned():
+def test_moving_average_is_guarded_by_default_and_poisoned_without():
     bn = BatchNormalization(2, mean_only=True)
     bn.initialize()
     x = matrix()
     cg = apply_batch_normalization(ComputationGraph(bn.apply(x)))
+    guarded = cg.get_function(
+        additional_updates=get_population_moving_average_updates(cg))
+    unguarded = cg.get_function(
+        additional_updates=get_population_moving_average_updates(
+            cg, skip_nonfinite=False))
+    bad = numpy.array([[numpy.nan, 1.], [2., 3.]], dtype=floatX)
+    guarded(bad)
+    numpy.testing.assert_array_equal(bn.population_mean.get_value(), [0, 0])
+    unguarded(bad)
+    assert numpy.isnan(bn.population_mean.get_value()[0])
+
+
+@pytest.mark.parametrize('masked', [False, True])
+def test_training_mode_refuses_empty_and_single_example_batches(masked):
+    bn = BatchNormalization(2, name='bn')
+    bn.initialize()
+    x = matrix()
+    m = pt.vector('m', dtype=floatX)
+    output = bn.apply(x, mask=m) if masked else bn.apply(x)
+    cg = apply_batch_normalization(ComputationGraph(output))
     step = cg.get_function(
         additional_updates=get_population_moving_average_updates(cg))
-    step(numpy.array([[numpy.nan, 1.], [2., 3.]], dtype=floatX))
-    assert numpy.isnan(bn.population_mean.get_value()[0])
+    before = [v.get_value() for v in bn.population_statistics]
+    if masked:  # one real position among three
+        bad = [{'x': numpy.ones((3, 2), floatX),
+                'm': numpy.array([0, 1, 0], floatX)}]
+    else:
+        bad = [{'x': numpy.ones((rows, 2), floatX)} for rows in (0, 1)]
+    for arguments in bad:
+        with pytest.raises(AssertionError,
+                           match=r'/bn: training-mode batch normalization '
+                                 r'needs at least 2 values.*inference mode'):
+            step(**arguments)
+    for variable, value in zip(bn.population_statistics, before):
+        numpy.testing.assert_array_equal(variable.get_value(), value)
+    # Two real examples are enough.
+    step(**{name: numpy.ones((2,) + value.shape[1:], floatX)
+            for name, value in bad[0].items()})
+    assert not numpy.array_equal(bn.population_stdev.get_value(), before[1])
+
+
+def test_training_mode_refuses_a_static_batch_of_one_at_build_time():
+    bn = BatchNormalization(2, name='bn')
+    bn.initialize()
+    with pytest.raises(ValueError, match='/bn: training-mode'):
+        with bn:
+            bn.apply(pt.tensor('row', dtype=floatX, shape=(1, 2)))
 
 
 # Exact re-estimation
