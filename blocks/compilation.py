@@ -139,7 +139,7 @@ from blocks.config import config
 from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['compile_function', 'SourceFunction', 'source_names',
-           'check_initialized', 'check_batch_rows',
+           'check_initialized', 'check_batch_rows', 'name_failing_brick',
            'default_mode', 'auto_mode', 'AutoMode', 'InplaceUpdates',
            'jax_mode', 'NumpyValuesJAXLinker',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
@@ -525,6 +525,92 @@ def compile_function(inputs, outputs, updates=None, mode=None, **kwargs):
                                  **kwargs)
 
 
+def _annotations_of(variable):
+    """(brick, application call) annotating `variable`, each or both
+    None; found by their attributes, since bricks live above this
+    module."""
+    brick = call = None
+    for annotation in getattr(variable.tag, 'annotations', ()):
+        if hasattr(annotation, 'path') and hasattr(annotation, 'parameters'):
+            brick = annotation
+        elif hasattr(annotation, 'application') and \
+                hasattr(annotation, 'metadata'):
+            call = annotation
+    return brick, call
+
+
+def bricks_behind(node, max_depth=20):
+    """The paths (``/mlp/linear_1.apply``) of the bricks nearest to the
+    apply node `node`: those annotating its outputs, else its inputs,
+    else their inputs and so on, a breadth-first search up the graph."""
+    level, seen = list(node.outputs) + list(node.inputs), set()
+    for _ in range(max_depth):
+        found = []
+        for variable in level:
+            brick, call = _annotations_of(variable)
+            if brick is None:
+                continue
+            name = brick.path
+            if call is not None:
+                name += '.' + call.application.name
+            elif any(variable is parameter for parameter in
+                     brick.parameters):
+                name += ' (its parameter {})'.format(variable.name)
+            if name not in found:
+                found.append(name)
+        if found:
+            return found
+        seen.update(level)
+        level = [parent for variable in level if variable.owner is not None
+                 for parent in variable.owner.inputs if parent not in seen]
+        if not level:
+            break
+    return []
+
+
+#: How the messages of the checks bricks build start: with a brick path
+BRICK_PATH_START = '/'
+
+
+def _failing_node(function, error):
+    """The apply node of `function` that raised `error`: PyTensor records
+    it on the exception only at a high exception verbosity, and always in
+    its virtual machine."""
+    node = getattr(error, '__op_instance__', None)
+    vm = getattr(function, 'vm', None)
+    position = getattr(vm, 'position_of_error', None)
+    if node is None and position is not None and hasattr(vm, 'nodes'):
+        node = vm.nodes[position]
+    return node
+
+
+def _input_shapes(function, node):
+    storage_map = getattr(getattr(function, 'vm', None), 'storage_map', {})
+    shapes = []
+    for variable in node.inputs:
+        value = storage_map.get(variable, [None])[0]
+        shapes.append(getattr(value, 'shape', None))
+    return shapes
+
+
+def name_failing_brick(error, function):
+    """Put the bricks behind the operation of the compiled `function` that
+    raised `error`, and the shapes of that operation's inputs, at the head
+    of the error's message; the exception keeps its type, its traceback
+    and PyTensor's own message."""
+    node = _failing_node(function, error)
+    if (node is None or not error.args or not isinstance(error.args[0], str)
+            or error.args[0].startswith(BRICK_PATH_START)):
+        return  # no node known, or a message that names its brick already
+    bricks = bricks_behind(node)
+    where = ('built by {}'.format(', '.join(bricks)) if bricks
+             else 'of no brick')
+    error.args = ('{}, in the operation {} {} (input shapes {})'.format(
+        error.args[0], node.op, where,
+        ', '.join(map(str, _input_shapes(function, node)))),
+        ) + tuple(error.args[1:])
+
+
 def _outputs_and_updates(outputs, updates):
     variables = [] if outputs is None else list(
         outputs if isinstance(outputs, (list, tuple)) else [outputs])
@@ -615,4 +701,8 @@ class SourceFunction:
         self.check_sources(batch)
         values = self.values(batch)
         check_batch_rows(self.input_names, values)
-        return self.function(*values)
+        try:
+            return self.function(*values)
+        except Exception as error:
+            name_failing_brick(error, self.function)
+            raise

@@ -289,3 +289,17 @@ def set_checks():
     yield set_
     for name, value in saved.items():
         setattr(config, name, value)
+
+
+def test_a_failing_function_names_the_brick_and_the_shapes():
+    from blocks.bricks import MLP, Tanh
+    from blocks.initialization import Constant
+    mlp = MLP([Tanh(), Tanh()], [6, 5, 3], name='mlp',
+              weights_init=Constant(0.1), biases_init=Constant(0))
+    mlp.initialize()
+    x = pt.matrix('x')
+    function = SourceFunction([x], mlp.apply(x).sum())
+    with pytest.raises(ValueError,
+                       match=r'not aligned.*built by /mlp/linear_0 .*'
+                             r'input shapes \(8, 7\), \(6, 5\)'):
+        function({'x': numpy.ones((8, 7), dtype=x.dtype)})

@@ -18,7 +18,8 @@ import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 
-from blocks.compilation import SourceFunction, check_batch_rows
+from blocks.compilation import (SourceFunction, check_batch_rows,
+                                name_failing_brick)
 from blocks.config import config
 from blocks.algorithms.step_rules import Scale, l2_norm
 from blocks.graph import ComputationGraph
@@ -308,7 +309,11 @@ class UpdatesAlgorithm(TrainingAlgorithm):
                 values[index] = self._convert_input(index, value)
             index += 1
         check_batch_rows(self._input_names, values)
-        self.output_values = function(*values)
+        try:
+            self.output_values = function(*values)
+        except Exception as error:
+            name_failing_brick(error, function)
+            raise
 
     def __getstate__(self):
         # Compiled functions are rebuilt after unpickling, on first use.

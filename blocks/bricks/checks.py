@@ -23,9 +23,11 @@ shape (..., 3), got float64 tensor x of shape (None, 4)
 import numpy
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
+from pytensor.raise_op import Assert
 from pytensor.tensor.basic import tensor_copy
 
-__all__ = ['check_input', 'describe_variable', 'DTYPE_KINDS']
+__all__ = ['check_input', 'checked_labels', 'describe_variable',
+           'DTYPE_KINDS']
 
 #: Accepted values of `dtype_kind` and the NumPy dtype kinds they allow
 DTYPE_KINDS = {
@@ -187,3 +189,25 @@ def check_input(brick, variable, ndim=None, min_ndim=None, dims=None,
             raise ValueError('{}: {} expected {}, got {}'.format(
                 brick.path, name, expected(), given))
     return variable
+
+
+def checked_labels(brick, y, num_classes):
+    """Integer labels `y`, checked when the function runs to lie in
+    ``[0, num_classes)``: an index outside would silently wrap around (a
+    negative one) or read past the row in some compile modes.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> from blocks.bricks import Softmax
+    >>> y = pt.lvector('y')
+    >>> labels = checked_labels(Softmax(name='softmax'), y, 3)
+    >>> try:
+    ...     labels.eval({y: [0, 3]})
+    ... except AssertionError as error:
+    ...     print(str(error).split(';')[0])
+    /softmax: class labels must lie in [0, number of classes)
+    """
+    in_range = pt.all(pt.ge(y, 0)) & pt.all(pt.lt(y, num_classes))
+    return Assert('{}: class labels must lie in [0, number of classes); one '
+                  'of y is outside'.format(brick.path))(y, in_range)

@@ -11,7 +11,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from blocks.bricks.base import Brick, application
-from blocks.bricks.checks import check_input
+from blocks.bricks.checks import check_input, checked_labels
 
 __all__ = ['Cost', 'CostMatrix', 'BinaryCrossEntropy', 'AbsoluteError',
            'SquaredError', 'CategoricalCrossEntropy', 'MisclassificationRate']
@@ -143,13 +143,14 @@ class CategoricalCrossEntropy(Cost):
         _check_labels(self, y, y_hat, allow_one_hot=True)
         if y.ndim == 2:
             return -(y * pt.log(y_hat)).sum(axis=1).mean()
+        y = checked_labels(self, y, y_hat.shape[1])
         return -pt.log(y_hat[pt.arange(y.shape[0]), y]).mean()
 
 
     def _single_example_cost(self, y, y_hat):
         if y.ndim == 0:
             check_input(self, y, ndim=0, dtype_kind='int', name='y')
-            return -pt.log(y_hat[y])
+            return -pt.log(y_hat[checked_labels(self, y, y_hat.shape[0])])
         check_input(self, y, ndim=1, dims={0: y_hat.type.shape[0]},
                     dtype_kind='number', name='y')
         return -(y * pt.log(y_hat)).sum()
@@ -188,6 +189,7 @@ class MisclassificationRate(Cost):
     def apply(self, y, y_hat):
         """The misclassification rate, a scalar of floatX."""
         _check_labels(self, y, y_hat, allow_one_hot=False)
+        y = checked_labels(self, y, y_hat.shape[1])
         if self.top_k == 1:
             mistakes = pt.neq(y, y_hat.argmax(axis=1))
         else:

@@ -4,7 +4,7 @@ import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 
 from blocks.bricks.base import Brick, application, lazy
-from blocks.bricks.checks import check_input
+from blocks.bricks.checks import check_input, checked_labels
 from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
                                       LinearLike)
 from blocks.bricks.wrappers import WithExtraDims
@@ -348,6 +348,7 @@ class Softmax(Brick):
         if y.ndim == x.ndim - 1:
             check_input(self, y, ndim=x.ndim - 1, dims={0: x.type.shape[0]},
                         dtype_kind='int', name='y')
+            y = checked_labels(self, y, x.shape[-1])
             if x.ndim == 1:
                 return -log_probs[y]
             return -log_probs[pt.arange(y.shape[0]), y]

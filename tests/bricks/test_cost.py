@@ -105,3 +105,25 @@ def test_categorical_cross_entropy_of_one_example():
             {targets: numpy.array([0.5, 0, 0.5], dtype=value.dtype),
              probabilities: value}),
         -(0.5 * numpy.log(0.2) + 0.5 * numpy.log(0.3)), rtol=1e-6)
+
+
+@pytest.mark.parametrize('mode', ['FAST_COMPILE', 'FAST_RUN', None])
+def test_out_of_range_labels_raise_in_every_mode(mode):
+    import pytensor
+    from blocks.bricks import Softmax
+    from blocks.bricks.cost import (CategoricalCrossEntropy,
+                                    MisclassificationRate)
+    y, y_hat = pt.lvector('y'), pt.matrix('y_hat')
+    softmax = Softmax(name='softmax')
+    costs = [CategoricalCrossEntropy(name='cce').apply(y, y_hat),
+             MisclassificationRate(name='rate').apply(y, y_hat),
+             softmax.categorical_cross_entropy(y, y_hat).sum()]
+    probabilities = numpy.full((2, 3), 1 / 3, dtype=y_hat.dtype)
+    for cost, name in zip(costs, ['/cce', '/rate', '/softmax']):
+        function = pytensor.function([y, y_hat], cost, mode=mode)
+        assert numpy.isfinite(function([0, 2], probabilities))
+        for labels in ([0, 3], [-1, 0]):
+            with pytest.raises(AssertionError,
+                               match='{}: class labels must lie'.format(
+                                   name)):
+                function(labels, probabilities)
