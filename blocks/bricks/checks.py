@@ -191,23 +191,26 @@ def check_input(brick, variable, ndim=None, min_ndim=None, dims=None,
     return variable
 
 
-def checked_labels(brick, y, num_classes):
-    """Integer labels `y`, checked when the function runs to lie in
-    ``[0, num_classes)``: an index outside would silently wrap around (a
-    negative one) or read past the row in some compile modes.
+def checked_labels(brick, output, y, num_classes):
+    """`output`, checked when the function runs that the integer labels
+    `y` it was computed from lie in ``[0, num_classes)``: an index outside
+    would silently wrap around (a negative one) or read past the row in
+    some compile modes. (The check sits on the output, so that the graph's
+    inputs keep their order.)
 
     Examples
     --------
     >>> import pytensor.tensor as pt
     >>> from blocks.bricks import Softmax
-    >>> y = pt.lvector('y')
-    >>> labels = checked_labels(Softmax(name='softmax'), y, 3)
+    >>> y, x = pt.lvector('y'), pt.matrix('x')
+    >>> picked = checked_labels(Softmax(name='softmax'), x[0, y], y, 3)
     >>> try:
-    ...     labels.eval({y: [0, 3]})
+    ...     picked.eval({y: [0, 3], x: [[1., 2., 3.]]})
     ... except AssertionError as error:
     ...     print(str(error).split(';')[0])
     /softmax: class labels must lie in [0, number of classes)
     """
-    in_range = pt.all(pt.ge(y, 0)) & pt.all(pt.lt(y, num_classes))
+    # In this order the graph's inputs keep the order they had without it
+    in_range = pt.all(pt.lt(y, num_classes)) & pt.all(pt.ge(y, 0))
     return Assert('{}: class labels must lie in [0, number of classes); one '
-                  'of y is outside'.format(brick.path))(y, in_range)
+                  'of y is outside'.format(brick.path))(output, in_range)

@@ -143,14 +143,16 @@ class CategoricalCrossEntropy(Cost):
         _check_labels(self, y, y_hat, allow_one_hot=True)
         if y.ndim == 2:
             return -(y * pt.log(y_hat)).sum(axis=1).mean()
-        y = checked_labels(self, y, y_hat.shape[1])
-        return -pt.log(y_hat[pt.arange(y.shape[0]), y]).mean()
+        return checked_labels(
+            self, -pt.log(y_hat[pt.arange(y.shape[0]), y]).mean(), y,
+            y_hat.shape[1])
 
 
     def _single_example_cost(self, y, y_hat):
         if y.ndim == 0:
             check_input(self, y, ndim=0, dtype_kind='int', name='y')
-            return -pt.log(y_hat[checked_labels(self, y, y_hat.shape[0])])
+            return checked_labels(self, -pt.log(y_hat[y]), y,
+                                  y_hat.shape[0])
         check_input(self, y, ndim=1, dims={0: y_hat.type.shape[0]},
                     dtype_kind='number', name='y')
         return -(y * pt.log(y_hat)).sum()
@@ -189,7 +191,6 @@ class MisclassificationRate(Cost):
     def apply(self, y, y_hat):
         """The misclassification rate, a scalar of floatX."""
         _check_labels(self, y, y_hat, allow_one_hot=False)
-        y = checked_labels(self, y, y_hat.shape[1])
         if self.top_k == 1:
             mistakes = pt.neq(y, y_hat.argmax(axis=1))
         else:
@@ -198,4 +199,5 @@ class MisclassificationRate(Cost):
             # the label itself excluded.
             rivals = pt.ge(y_hat, true_score[:, None]).sum(axis=1) - 1
             mistakes = pt.ge(rivals, self.top_k)
-        return mistakes.mean(dtype=pytensor.config.floatX)
+        rate = mistakes.mean(dtype=pytensor.config.floatX)
+        return checked_labels(self, rate, y, y_hat.shape[1])

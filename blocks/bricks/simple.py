@@ -348,10 +348,10 @@ class Softmax(Brick):
         if y.ndim == x.ndim - 1:
             check_input(self, y, ndim=x.ndim - 1, dims={0: x.type.shape[0]},
                         dtype_kind='int', name='y')
-            y = checked_labels(self, y, x.shape[-1])
             if x.ndim == 1:
-                return -log_probs[y]
-            return -log_probs[pt.arange(y.shape[0]), y]
+                return checked_labels(self, -log_probs[y], y, x.shape[-1])
+            return checked_labels(
+                self, -log_probs[pt.arange(y.shape[0]), y], y, x.shape[-1])
         check_input(self, y, ndim=x.ndim, dims=dict(enumerate(x.type.shape)),
                     dtype_kind='number', name='y')
         return -(y * log_probs).sum(axis=-1)
