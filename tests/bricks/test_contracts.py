@@ -33,6 +33,16 @@ from blocks.bricks.recurrent import (LSTM, BaseRecurrent, Bidirectional,
                                      GatedRecurrent, RecurrentStack,
                                      SimpleRecurrent, BatchNormalizedLSTM,
                                      RecurrentBatchNormalization)
+from blocks.bricks.attention import (AbstractAttention,
+                                     AbstractAttentionRecurrent,
+                                     AttentionRecurrent,
+                                     GenericSequenceAttention,
+                                     SequenceContentAttention,
+                                     ShallowEnergyComputer)
+from blocks.bricks.sequence_generators import (
+    AbstractEmitter, AbstractFeedback, AbstractReadout,
+    BaseSequenceGenerator, FakeAttentionRecurrent, LookupFeedback, Readout,
+    SequenceGenerator, SoftmaxEmitter, TrivialEmitter, TrivialFeedback)
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.roles import (BATCH_NORM_POPULATION_MEAN,
                           BATCH_NORM_POPULATION_STDEV,
@@ -58,7 +68,25 @@ def twice(counts):
 
 #: Base classes: they define no application of their own to check.
 ABSTRACT = {Brick, Activation, Feedforward, Initializable, LinearLike,
-            Random, Cost, CostMatrix, Pooling, BaseRecurrent}
+            Random, Cost, CostMatrix, Pooling, BaseRecurrent,
+            AbstractAttention, GenericSequenceAttention,
+            AbstractAttentionRecurrent, AbstractReadout, AbstractEmitter,
+            AbstractFeedback, BaseSequenceGenerator}
+
+FLOAT_ONES = numpy.ones((5, 2), dtype=pytensor.config.floatX)
+SYMBOLS = numpy.array([[1, 2], [0, 4], [3, 3], [2, 0]])
+
+
+def readout_of_states(**kwargs):
+    # the generator sets source_dims; alone, the readout needs it by hand
+    readout = Readout(source_names=['states'], **kwargs)
+    readout.source_dims = [2]
+    return readout
+
+
+def attention():
+    return SequenceContentAttention(state_names=['states'], state_dims=[2],
+                                    attended_dim=3, match_dim=4)
 
 ACTIVATIONS = [Identity, Tanh, Logistic, Softplus, Rectifier,
                LeakyRectifier]
@@ -178,6 +206,53 @@ CASES = [
                BATCH_NORM_SHIFT_PARAMETER: 2},
               {BATCH_NORM_POPULATION_MEAN: 3, BATCH_NORM_POPULATION_STDEV: 3},
               wrong_ndim=2),
+    # attention and sequence generation
+    BrickCase(ShallowEnergyComputer,
+              lambda: ShallowEnergyComputer(input_dim=4, output_dim=1,
+                                            **INIT),
+              {'input_': (2, 4)}, {WEIGHT: 1}, dims=False, wrong_ndim=None),
+    BrickCase(SequenceContentAttention, lambda: attention().__class__(
+        state_names=['states'], state_dims=[2], attended_dim=3, match_dim=4,
+        **INIT), {'attended': (5, 2, 3), 'attended_mask': FLOAT_ONES,
+                  'states': (2, 2)},
+              {WEIGHT: 3, BIAS: 1}, application='take_glimpses',
+              by_name=True, dims=('weighted_averages',), wrong_ndim=None),
+    BrickCase(AttentionRecurrent,
+              lambda: AttentionRecurrent(SimpleRecurrent(2, Tanh()),
+                                         attention(), **INIT),
+              {'inputs': (4, 2, 2), 'attended': (5, 2, 3),
+               'attended_mask': FLOAT_ONES},
+              {WEIGHT: 5, BIAS: 1, INITIAL_STATE: 1}, by_name=True,
+              dims=('states', 'weighted_averages'), wrong_ndim=2),
+    BrickCase(FakeAttentionRecurrent,
+              lambda: FakeAttentionRecurrent(SimpleRecurrent(2, Tanh()),
+                                             **INIT),
+              {'inputs': (4, 2, 2)}, {WEIGHT: 1, INITIAL_STATE: 1},
+              wrong_ndim=2),
+    BrickCase(TrivialEmitter, lambda: TrivialEmitter(3),
+              {'readouts': (2, 3)}, application='emit', dims=(),
+              wrong_ndim=None),
+    BrickCase(SoftmaxEmitter, lambda: SoftmaxEmitter(**INIT),
+              {'readouts': (2, 3)}, application='probs', dims=False,
+              wrong_ndim=None),
+    BrickCase(TrivialFeedback, lambda: TrivialFeedback(3),
+              {'outputs': (2, 3)}, application='feedback',
+              dims=('feedback',), wrong_ndim=None),
+    BrickCase(LookupFeedback, lambda: LookupFeedback(5, 3, **INIT),
+              {'outputs': SYMBOLS}, {WEIGHT: 1}, application='feedback',
+              dims=(), wrong_ndim=None),
+    BrickCase(Readout,
+              lambda: readout_of_states(readout_dim=3, **INIT),
+              {'states': (2, 2)}, AFFINE, application='readout',
+              by_name=True, dims=(), wrong_ndim=None),
+    BrickCase(SequenceGenerator,
+              lambda: SequenceGenerator(
+                  Readout(readout_dim=5, source_names=['states'],
+                          emitter=SoftmaxEmitter(),
+                          feedback_brick=LookupFeedback(5, 3)),
+                  SimpleRecurrent(2, Tanh()), **INIT),
+              {'outputs': SYMBOLS}, {WEIGHT: 4, BIAS: 2, INITIAL_STATE: 1},
+              application='cost_matrix', dims=False, wrong_ndim=None),
     BrickCase(RecurrentBatchNormalization,
               lambda: RecurrentBatchNormalization(3, 2),
               {'input_': (2, 3), 'time': numpy.array(4)}, BN, POPULATION,
