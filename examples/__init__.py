@@ -19,6 +19,10 @@
 ``mnist_rnn``
     Row-by-row MNIST with an LSTM or a batch-normalized LSTM (Cooijmans
     et al.), both learning curves in one plot.
+``machine_translation``
+    Blocks-examples' attention encoder-decoder on a synthetic language
+    pair, decoded by beam search and scored with BLEU (sacrebleu, the
+    ``examples`` extra).
 
 Each module has a ``main()`` taking keyword arguments (the command-line
 options, plus ``subset`` to train on a few examples) and returning the
