@@ -10,7 +10,7 @@ from examples import machine_translation
 from examples.machine_translation import corpus
 
 TINY = dict(num_train=30, num_valid=3, batch_size=10, embedding_dim=6,
-            state_dim=8, beam_size=3, bleu_every=1000,
+            state_dim=8, beam_size=3, bleu_every=2,
             checkpoint_every=1000, progress_bar=False)
 
 
