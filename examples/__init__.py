@@ -16,6 +16,9 @@
     Blocks' smallest example: an MLP regresses the square root.
 ``parity_problem``
     Blocks' LSTM example: one cell learns the parity of 0/1 sequences.
+``markov_chain``
+    Blocks' sequence generator learns a three-state Markov chain and
+    samples from it.
 ``mnist_rnn``
     Row-by-row MNIST with an LSTM or a batch-normalized LSTM (Cooijmans
     et al.), both learning curves in one plot.
