@@ -258,7 +258,7 @@ def run(quick=False, verbose=True):
         compile_seconds = time.perf_counter() - start
         cost_function = compile_cost(algorithm.inputs, cost)
     losses = first_losses(
-        lambda x, y: cost_function(**{'inputs': x, 'targets': y}),
+        lambda x, y: cost_function(inputs=x, targets=y),
         {'nn.LSTM': torch_lstm[2], 'LSTMCell loop': torch_cells[2]}, data)
     loop, loop_inputs = empty_loop_algorithm()
     with quiet():
