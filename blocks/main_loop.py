@@ -42,7 +42,7 @@ class MainLoop:
     ``on_interrupt`` callbacks run (a
     :class:`~blocks.extensions.saveload.Checkpoint` saves by default) and
     :meth:`run` returns normally, with the signal's number in
-    :attr:`interrupted_by` (so that a command line can exit with 128 plus
+    ``interrupted_by`` (so that a command line can exit with 128 plus
     it, as shells expect). A second Ctrl-C stops at once. An error
     in the algorithm or an extension runs the ``on_error`` callbacks and is
     then re-raised.

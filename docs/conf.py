@@ -42,7 +42,7 @@ nitpick_ignore_regex = [
     # Objects of other projects (intersphinx is off: no network).
     (r'py:.*', r'(pytensor|numpy|scipy|progressbar|yaml|sqlite3|pickle|'
                r'tarfile|collections|contextlib|io|os|numbers|abc|uuid|pandas|'
-               r'threading|signal|logging)(\..*)?'),
+               r'threading|signal|logging|jax)(\..*)?'),
     # Private bases and helper modules, not part of the documented API.
     (r'py:(class|mod)', r'blocks(\.\w+)*\._\w+'),
     (r'py:meth', r'_\w+'),

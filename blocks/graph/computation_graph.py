@@ -216,7 +216,7 @@ class ComputationGraph:
         may use the variable it replaces (``{y: 2 * y}``), and it sees the
         other replacements: replacing two chained variables ``h1`` and
         ``h2`` makes the new ``h2`` depend on the new ``h1``. Keys may be
-        variables of a loop's step function (see :attr:`scan_variables`):
+        variables of a loop's step function (see ``scan_variables``):
         each loop with such keys is rebuilt once, in the same pass, its
         step with all of them applied. Annotations,
         roles and names of rebuilt variables are kept, and so are updates

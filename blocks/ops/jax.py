@@ -18,7 +18,7 @@ requires JAX).
 The gradient Ops take the size of what they differentiate with respect to
 (filter or image rows and columns) as an input, which JAX needs concrete.
 The bricks build it as a constant or as the last two entries of an array's
-shape; the rewrite :func:`concrete_gradient_sizes` (in PyTensor's ``jax``
+shape; the rewrite ``concrete_gradient_sizes`` (in PyTensor's ``jax``
 rewrites, like PyTensor's own for ``reshape``) turns the latter into a
 tuple of ``Shape_i``, which JAX knows when it traces the function.
 """

@@ -51,7 +51,7 @@ def skip_if_not_available(modules=None, datasets=None, configurations=None):
         Folders that must exist under the data path
         (``$BLOCKS_DATA_PATH``).
     configurations : list of str, optional
-        Settings of :data:`blocks.config.config` that must exist.
+        Settings of ``blocks.config.config`` that must exist.
 
     Raises
     ------
