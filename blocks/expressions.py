@@ -1,4 +1,5 @@
-"""Small symbolic expressions used across blocks: norms and curvature.
+"""Small symbolic expressions used across blocks: norms, curvature and
+picking one entry per row.
 
 :mod:`blocks.theano_expressions` is Blocks' name for this module.
 
@@ -12,7 +13,7 @@ Examples
 import pytensor
 import pytensor.tensor as pt
 
-__all__ = ['l2_norm', 'hessian_times_vector']
+__all__ = ['l2_norm', 'hessian_times_vector', 'entry_per_row']
 
 
 def l2_norm(tensors, squared=False):
@@ -68,3 +69,32 @@ def hessian_times_vector(gradient, parameter, vector, r_op=False):
     if r_op:
         return pytensor.gradient.pushforward(gradient, parameter, vector)
     return pytensor.grad((gradient * vector).sum(), parameter)
+
+
+def entry_per_row(matrix, columns):
+    """``matrix[i, columns[i]]`` for every row ``i``.
+
+    Built as a masked sum over each row, with the column numbers counted
+    by a cumulative sum, rather than as indexing with ``arange``: PyTensor's
+    JAX backend cannot trace a range whose length it cannot read off a
+    shape when it compiles, and the mask costs no more than the softmax
+    whose output it usually reads.
+
+    Parameters
+    ----------
+    matrix : tensor variable
+        A matrix.
+    columns : tensor variable
+        An integer vector, one column index per row of `matrix`.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> m, c = pt.matrix('m'), pt.lvector('c')
+    >>> entry_per_row(m, c).eval({m: [[1., 2.], [3., 4.]], c: [1, 0]})
+    array([2., 3.])
+
+    """
+    numbers = pt.cumsum(pt.ones_like(matrix[0], dtype='int64')) - 1
+    chosen = pt.eq(columns[:, None], numbers)
+    return pt.switch(chosen, matrix, 0).sum(axis=-1)

@@ -12,6 +12,7 @@ import pytensor.tensor as pt
 
 from blocks.bricks.base import Brick, application
 from blocks.bricks.checks import check_input, checked_labels
+from blocks.expressions import entry_per_row
 
 __all__ = ['Cost', 'CostMatrix', 'BinaryCrossEntropy', 'AbsoluteError',
            'SquaredError', 'CategoricalCrossEntropy', 'MisclassificationRate']
@@ -144,7 +145,7 @@ class CategoricalCrossEntropy(Cost):
         if y.ndim == 2:
             return -(y * pt.log(y_hat)).sum(axis=1).mean()
         return checked_labels(
-            self, -pt.log(y_hat[pt.arange(y.shape[0]), y]).mean(), y,
+            self, -pt.log(entry_per_row(y_hat, y)).mean(), y,
             y_hat.shape[1])
 
 
@@ -194,7 +195,7 @@ class MisclassificationRate(Cost):
         if self.top_k == 1:
             mistakes = pt.neq(y, y_hat.argmax(axis=1))
         else:
-            true_score = y_hat[pt.arange(y.shape[0]), y]
+            true_score = entry_per_row(y_hat, y)
             # Count the classes scoring at least as high as the label,
             # the label itself excluded.
             rivals = pt.ge(y_hat, true_score[:, None]).sum(axis=1) - 1

@@ -8,6 +8,7 @@ from blocks.bricks.checks import check_input, checked_labels
 from blocks.bricks.interfaces import (Activation, Feedforward, Initializable,
                                       LinearLike)
 from blocks.bricks.wrappers import WithExtraDims
+from blocks.expressions import entry_per_row
 from blocks.roles import WEIGHT, BIAS
 
 __all__ = ['Linear', 'Bias', 'Maxout', 'LinearMaxout', 'Identity', 'Tanh',
@@ -351,7 +352,7 @@ class Softmax(Brick):
             if x.ndim == 1:
                 return checked_labels(self, -log_probs[y], y, x.shape[-1])
             return checked_labels(
-                self, -log_probs[pt.arange(y.shape[0]), y], y, x.shape[-1])
+                self, -entry_per_row(log_probs, y), y, x.shape[-1])
         check_input(self, y, ndim=x.ndim, dims=dict(enumerate(x.type.shape)),
                     dtype_kind='number', name='y')
         return -(y * log_probs).sum(axis=-1)
