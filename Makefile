@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test data demo bench docs docs-check clean
+.PHONY: install test test-jax data demo bench docs docs-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,18 @@ test: install
 	$(BIN)/ruff check blocks tests examples benchmarks
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(MAKE) test-jax
+
+# A representative part of the suite again under blocks' JAX mode (when
+# JAX is installed): the BN-MLP and LeNet examples train, save and resume.
+JAX_TESTS := tests/examples/test_mnist_examples.py::test_mnist_bn_trains_in_training_mode_and_saves_statistics \
+	tests/examples/test_mnist_lenet.py tests/test_compilation.py::test_jax_mode_gives_numpy_values
+
+test-jax: install
+	@if $(BIN)/python -c 'import jax' 2>/dev/null; then \
+		OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest \
+		-q -n 2 --compile-mode=jax $(JAX_TESTS); \
+	else echo 'JAX is not installed: the JAX part of the suite is skipped'; fi
 
 # MNIST, put where blocks looks by default ($BLOCKS_DATA_PATH, or else
 # ~/.local/share/blocks: see blocks.data.datasets.base.data_path), so that

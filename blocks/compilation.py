@@ -103,10 +103,11 @@ PyTensor's in what the user gets back (:class:`NumpyValuesJAXLinker`):
   another mode, checkpoints and parameter files all see NumPy values (the
   price is a copy from the device per call, nothing on a CPU next to a
   step, but a transfer on a GPU);
-- the warning PyTensor gives for each random stream (a function compiled
-  with JAX draws from its own copy of the generator, which leaves the
-  shared generator as it was) is silenced: blocks' noise and dropout
-  streams are made for this.
+- two warnings PyTensor gives while compiling are silenced: one for each
+  random stream (a function compiled with JAX draws from its own copy of
+  the generator and leaves the shared generator as it was, which blocks'
+  noise and dropout streams are made for), one for each shape assertion
+  (JAX cannot run them; shapes that do not broadcast fail in XLA instead).
 
 The ops of :mod:`blocks.ops` run natively under it (:mod:`blocks.ops.jax`).
 Prefer ``'auto'`` on a CPU for small networks and for the many small
@@ -141,7 +142,8 @@ from blocks.ops.vectorized import VectorizedUnary
 __all__ = ['compile_function', 'SourceFunction', 'source_names',
            'check_initialized', 'check_batch_rows', 'name_failing_brick',
            'default_mode', 'auto_mode', 'AutoMode', 'InplaceUpdates',
-           'jax_mode', 'NumpyValuesJAXLinker',
+           'jax_mode', 'NumpyValuesJAXLinker', 'data_parallel_mode',
+           'DataParallelJAXLinker',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
 
 #: The ``fast_run`` rewrites the ``'auto'`` mode leaves out (see above).
@@ -358,6 +360,8 @@ class NumpyValuesJAXLinker(JAXLinker):
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 'ignore', message='The RandomType SharedVariables')
+            warnings.filterwarnings(
+                'ignore', message='Skipping .* Op .* as JAX tracing')
             return super().fgraph_convert(*args, **kwargs)
 
     def jit_compile(self, fn):
@@ -381,8 +385,69 @@ def jax_mode():
                 RewriteDatabaseQuery(include=['fast_run', 'jax']))
 
 
+class DataParallelJAXLinker(NumpyValuesJAXLinker):
+    """Blocks' JAX linker, running each call on several devices at once.
+
+    Each array the caller gives (a batch) is split along its first axis
+    over the devices, when that axis divides evenly (else every device
+    gets all of it); shared variables (parameters, population statistics,
+    random generators) are replicated. XLA then partitions the function
+    over the devices (JAX's sharding, GSPMD) and inserts the collectives
+    the graph needs: every sum or mean over the batch axis is taken over
+    the **global** batch, so gradients are those of the whole batch (the
+    devices' gradients averaged) and batch normalization in training mode
+    uses global statistics (synchronized BN). The numbers are those of
+    one device, up to the order of floating-point sums.
+
+    Parameters
+    ----------
+    devices : list of :class:`jax.Device`, optional
+        All of JAX's devices by default (``jax.devices()``).
+
+    """
+
+    def __init__(self, devices=None, *args, **kwargs):
+        self.devices = devices
+        super().__init__(*args, **kwargs)
+
+    def jit_compile(self, fn):
+        import jax
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+        run = super().jit_compile(fn)
+        devices = list(self.devices or jax.devices())
+        mesh = Mesh(numpy.array(devices), ('batch',))
+        replicated = NamedSharding(mesh, PartitionSpec())
+        split = NamedSharding(mesh, PartitionSpec('batch'))
+        shared = [isinstance(variable, pytensor.compile.SharedVariable)
+                  for variable in self.fgraph.inputs]
+        static = set(self.scalar_shape_inputs)
+
+        def placed(index, value):
+            if index in static:
+                return value
+            if (not shared[index] and numpy.ndim(value) >= 1
+                    and numpy.shape(value)[0] % len(devices) == 0):
+                return jax.device_put(value, split)
+            return jax.device_put(value, replicated)
+
+        def run_on_devices(*args):
+            return run(*(placed(index, value)
+                         for index, value in enumerate(args)))
+        return run_on_devices
+
+
+def data_parallel_mode(devices=None):
+    """Blocks' JAX mode over several devices
+    (:class:`DataParallelJAXLinker`); the ``compile_mode`` setting
+    ``'jax-data-parallel'`` uses it over all of JAX's devices."""
+    return Mode(DataParallelJAXLinker(devices),
+                RewriteDatabaseQuery(include=['fast_run', 'jax']))
+
+
 _AUTO_MODE = None
-_JAX_MODE = None
+#: The ``compile_mode`` settings of blocks' JAX modes, and their makers.
+_JAX_MODES = {'jax': jax_mode, 'jax-data-parallel': data_parallel_mode}
+_JAX_MODE = {}
 
 
 def _cached_auto_mode():
@@ -406,14 +471,13 @@ def default_mode():
     'VMLinker'
 
     """
-    global _JAX_MODE
     name = config.compile_mode
     if name == 'auto':
         return _cached_auto_mode()
-    if name == 'jax':
-        if _JAX_MODE is None:
-            _JAX_MODE = jax_mode()
-        return _JAX_MODE
+    if name in _JAX_MODES:
+        if name not in _JAX_MODE:
+            _JAX_MODE[name] = _JAX_MODES[name]()
+        return _JAX_MODE[name]
     return get_mode(name)
 
 

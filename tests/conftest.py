@@ -10,6 +10,7 @@ import numpy
 import pytensor
 import pytest
 
+from blocks.config import config as blocks_config
 from tests.tolerances import TOLERANCE
 
 # blocks makes float32 its default when PyTensor's floatX was not chosen:
@@ -51,3 +52,16 @@ def tolerance():
     """``(rtol, atol)`` of comparisons with a NumPy reference, by
     ``pytensor.config.floatX``."""
     return TOLERANCE
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        '--compile-mode', default=None,
+        help="blocks' compile_mode for the whole run ('auto', 'jax' or a "
+             "PyTensor mode name), as BLOCKS_COMPILE_MODE would set it")
+
+
+def pytest_configure(config):
+    mode = config.getoption('--compile-mode')
+    if mode is not None:
+        blocks_config.compile_mode = mode

@@ -1,3 +1,8 @@
+import json
+import os
+import pathlib
+import subprocess
+import sys
 import warnings
 
 import numpy
@@ -240,6 +245,7 @@ def test_jax_mode_draws_random_numbers_quietly(compile_mode):
     assert ((first >= 0) & (first < 1)).all()
 
 
+<<<<<<< HEAD
 # Bad input refused before it reaches a compiled function
 
 def test_uninitialized_bricks_are_refused_before_compiling():
@@ -303,3 +309,22 @@ def test_a_failing_function_names_the_brick_and_the_shapes():
                        match=r'not aligned.*built by /mlp/linear_0 .*'
                              r'input shapes \(8, 7\), \(6, 5\)'):
         function({'x': numpy.ones((8, 7), dtype=x.dtype)})
+=======
+def test_data_parallel_training_matches_one_device():
+    # A BN-MLP and a LeNet with spatial BN, trained on 1 and on 4
+    # simulated devices (tests/data_parallel_training.py).
+    pytest.importorskip('jax')
+    root = pathlib.Path(__file__).resolve().parent.parent
+    environment = dict(
+        os.environ, PYTHONPATH=str(root),
+        XLA_FLAGS='--xla_force_host_platform_device_count=4')
+    finished = subprocess.run(
+        [sys.executable, '-m', 'tests.data_parallel_training'], cwd=root,
+        env=environment, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    result = json.loads(finished.stdout.splitlines()[-1])
+    assert result['devices'] == 4
+    # Sums in another order: float64 rounding, nothing more.
+    assert result['bn_mlp'] < 1e-10
+    assert result['bn_lenet'] < 1e-10
+>>>>>>> 806f672 (Data-parallel JAX mode (batch split over devices, synchronized BN), --compile-mode test option, make test-jax, docs/gpu.rst; JAX ops keep the graph's dtypes)

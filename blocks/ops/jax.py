@@ -119,30 +119,38 @@ def _geometry(op, kernel_sizes):
 
 @jax_funcify.register(Conv2d)
 def _funcify_conv2d(op, node=None, **kwargs):
+    dtype = node.outputs[0].dtype
+
     def conv(images, filters):
-        return conv2d(op, images, filters)
+        return conv2d(op, images.astype(dtype), filters.astype(dtype))
     return conv
 
 
 @jax_funcify.register(Conv2dGradWeights)
 def _funcify_conv2d_grad_weights(op, node=None, **kwargs):
+    dtype = node.outputs[0].dtype
+
     def grad_weights(images, output_grad, filter_size):
         rows, cols = concrete_pair(filter_size, 'filter size')
         shape = (output_grad.shape[1], images.shape[1], rows, cols)
+        images = images.astype(dtype)
         _, pullback = jax.vjp(lambda filters: conv2d(op, images, filters),
-                              jnp.zeros(shape, images.dtype))
-        return pullback(output_grad)[0]
+                              jnp.zeros(shape, dtype))
+        return pullback(output_grad.astype(dtype))[0]
     return grad_weights
 
 
 @jax_funcify.register(Conv2dGradInputs)
 def _funcify_conv2d_grad_inputs(op, node=None, **kwargs):
+    dtype = node.outputs[0].dtype
+
     def grad_inputs(filters, output_grad, image_size):
         rows, cols = concrete_pair(image_size, 'image size')
         shape = (output_grad.shape[0], filters.shape[1], rows, cols)
+        filters = filters.astype(dtype)
         _, pullback = jax.vjp(lambda images: conv2d(op, images, filters),
-                              jnp.zeros(shape, filters.dtype))
-        return pullback(output_grad)[0]
+                              jnp.zeros(shape, dtype))
+        return pullback(output_grad.astype(dtype))[0]
     return grad_inputs
 
 
@@ -198,15 +206,23 @@ def _funcify_pool(op, node=None, **kwargs):
 def _funcify_pool_grad(op, node=None, **kwargs):
     def pool_grad(x, gz):
         _, pullback = jax.vjp(lambda value: pool(op, value), x)
-        return pullback(gz)[0]
+        return pullback(gz.astype(x.dtype))[0]
     return pool_grad
 
 
 @jax_funcify.register(MaxPoolGradGrad)
 def _funcify_max_pool_grad_grad(op, node=None, **kwargs):
     def max_pool_grad_grad(x, ggx):
-        return jax.jvp(lambda value: pool(op, value), (x,), (ggx,))[1]
+        return jax.jvp(lambda value: pool(op, value), (x,),
+                       (ggx.astype(x.dtype),))[1]
     return max_pool_grad_grad
+
+
+def _typed(node, values):
+    """`values` in the dtypes of `node`'s outputs: a value computed in
+    float64 (from a float64 gradient, say) goes on as the graph says."""
+    return tuple(value.astype(output.dtype)
+                 for value, output in zip(values, node.outputs))
 
 
 @jax_funcify.register(BatchNormalizationTrain)
@@ -221,7 +237,7 @@ def _funcify_batch_normalization(op, node=None, **kwargs):
                              else 1 / stdev)
         if shift is not None:
             output = output + shift
-        return output, mean, stdev
+        return _typed(node, (output, mean, stdev))
     return batch_normalization
 
 
@@ -245,8 +261,8 @@ def _funcify_batch_normalization_grad(op, node=None, **kwargs):
             g_x = g_x + g_mean / count
         if g_stdev is not None:
             g_x = g_x + x_hat * (g_stdev / count)
-        return (g_x, op._parameter_shaped(g_scale),
-                op._parameter_shaped(g_shift))
+        return _typed(node, (g_x, op._parameter_shaped(g_scale),
+                             op._parameter_shaped(g_shift)))
     return batch_normalization_grad
 
 
