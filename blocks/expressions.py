@@ -97,4 +97,7 @@ def entry_per_row(matrix, columns):
     """
     numbers = pt.cumsum(pt.ones_like(matrix[0], dtype='int64')) - 1
     chosen = pt.eq(columns[:, None], numbers)
-    return pt.switch(chosen, matrix, 0).sum(axis=-1)
+    # Zeros computed from the columns, not a constant: a graph then lists
+    # its inputs as with indexing, the columns' before the matrix's.
+    zeros = pt.zeros_like(columns, dtype=matrix.dtype)[:, None]
+    return pt.switch(chosen, matrix, zeros).sum(axis=-1)

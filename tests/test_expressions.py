@@ -3,7 +3,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-from blocks.expressions import hessian_times_vector, l2_norm
+from blocks.expressions import entry_per_row, hessian_times_vector, l2_norm
 
 FLOATX = pytensor.config.floatX
 
@@ -43,3 +43,18 @@ def test_blocks_name_for_the_module():
     from blocks import theano_expressions
     assert theano_expressions.l2_norm is l2_norm
     assert theano_expressions.hessian_times_vector is hessian_times_vector
+
+
+@pytest.mark.parametrize('mode', ['FAST_COMPILE', 'JAX'])
+def test_entry_per_row_matches_indexing(mode):
+    if mode == 'JAX':
+        pytest.importorskip('jax')
+    matrix, columns = pt.matrix('m'), pt.lvector('c')
+    picked = entry_per_row(matrix, columns)
+    gradient = pytensor.grad(picked.sum(), matrix)
+    rng = numpy.random.default_rng(0)
+    m, c = rng.normal(size=(4, 3)), numpy.array([2, 0, 0, 1])
+    values, grads = pytensor.function([matrix, columns], [picked, gradient],
+                                      mode=mode)(m, c)
+    numpy.testing.assert_allclose(values, m[numpy.arange(4), c])
+    numpy.testing.assert_allclose(grads, numpy.eye(3)[c])
