@@ -316,7 +316,7 @@ def test_data_parallel_training_matches_one_device():
     pytest.importorskip('jax')
     root = pathlib.Path(__file__).resolve().parent.parent
     environment = dict(
-        os.environ, PYTHONPATH=str(root),
+        os.environ, PYTHONPATH=str(root), BLOCKS_FLOATX='float64',
         XLA_FLAGS='--xla_force_host_platform_device_count=4')
     finished = subprocess.run(
         [sys.executable, '-m', 'tests.data_parallel_training'], cwd=root,

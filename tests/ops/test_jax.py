@@ -21,6 +21,13 @@ JAX = get_mode('JAX')
 RTOL, ATOL = 1e-9, 1e-10
 
 
+@pytest.fixture(autouse=True)
+def float64():
+    """The graphs of these tests compute in float64."""
+    with pytensor.config.change_flags(floatX='float64'):
+        yield
+
+
 def assert_same_under_jax(inputs, outputs, values):
     """Compile `outputs` with both linkers and compare them."""
     results = [pytensor.function(inputs, outputs, mode=mode)(*values)
