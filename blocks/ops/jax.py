@@ -47,6 +47,12 @@ from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['conv2d', 'pool', 'concrete_pair']
 
+# PyTensor enables JAX's 64-bit types only if floatX is float64 when its
+# JAX backend is first imported, which under blocks' float32 default it
+# is not: float64 and int64 graphs would then run in 32 bits. With 64-bit
+# types on, every array keeps the dtype the graph gives it.
+jax.config.update('jax_enable_x64', True)
+
 _CONV_DIMENSIONS = ('NCHW', 'OIHW', 'NCHW')
 
 
