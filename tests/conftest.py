@@ -10,7 +10,6 @@ import numpy
 import pytensor
 import pytest
 
-from blocks.config import config as blocks_config
 from tests.tolerances import TOLERANCE
 
 # blocks makes float32 its default when PyTensor's floatX was not chosen:
@@ -22,6 +21,19 @@ os.environ.setdefault('BLOCKS_FLOATX', pytensor.config.floatX)
 def pytest_addoption(parser):
     parser.addoption('--run-slow', action='store_true',
                      help='also run the tests marked slow')
+    parser.addoption(
+        '--compile-mode', default=None,
+        help="blocks' compile_mode for the whole run ('auto', 'jax' or a "
+             "PyTensor mode name), as BLOCKS_COMPILE_MODE would set it")
+
+
+def pytest_configure(config):
+    mode = config.getoption('--compile-mode')
+    if mode is not None:
+        # Imported here, not above: blocks reads BLOCKS_FLOATX when it is
+        # first imported, after the line above sets it.
+        from blocks.config import config as blocks_config
+        blocks_config.compile_mode = mode
 
 
 def pytest_collection_modifyitems(config, items):
@@ -53,15 +65,3 @@ def tolerance():
     ``pytensor.config.floatX``."""
     return TOLERANCE
 
-
-def pytest_addoption(parser):
-    parser.addoption(
-        '--compile-mode', default=None,
-        help="blocks' compile_mode for the whole run ('auto', 'jax' or a "
-             "PyTensor mode name), as BLOCKS_COMPILE_MODE would set it")
-
-
-def pytest_configure(config):
-    mode = config.getoption('--compile-mode')
-    if mode is not None:
-        blocks_config.compile_mode = mode

@@ -245,7 +245,6 @@ def test_jax_mode_draws_random_numbers_quietly(compile_mode):
     assert ((first >= 0) & (first < 1)).all()
 
 
-<<<<<<< HEAD
 # Bad input refused before it reaches a compiled function
 
 def test_uninitialized_bricks_are_refused_before_compiling():
@@ -309,7 +308,8 @@ def test_a_failing_function_names_the_brick_and_the_shapes():
                        match=r'not aligned.*built by /mlp/linear_0 .*'
                              r'input shapes \(8, 7\), \(6, 5\)'):
         function({'x': numpy.ones((8, 7), dtype=x.dtype)})
-=======
+
+
 def test_data_parallel_training_matches_one_device():
     # A BN-MLP and a LeNet with spatial BN, trained on 1 and on 4
     # simulated devices (tests/data_parallel_training.py).
@@ -327,4 +327,3 @@ def test_data_parallel_training_matches_one_device():
     # Sums in another order: float64 rounding, nothing more.
     assert result['bn_mlp'] < 1e-10
     assert result['bn_lenet'] < 1e-10
->>>>>>> 806f672 (Data-parallel JAX mode (batch split over devices, synchronized BN), --compile-mode test option, make test-jax, docs/gpu.rst; JAX ops keep the graph's dtypes)
