@@ -176,7 +176,8 @@ CASES = [
     BrickCase(Distribute,
               lambda: Distribute(['a', 'b'], 'source', input_dim=3,
                                  output_dims=[2, 4], **INIT),
-              {'source': (2, 3), 'a': (2, 2), 'b': (2, 4)}, twice(AFFINE),
+              # Blocks' prototype is Linear(use_bias=False)
+              {'source': (2, 3), 'a': (2, 2), 'b': (2, 4)}, {WEIGHT: 2},
               by_name=True, wrong_ndim=0),
     BrickCase(Merge, lambda: Merge(['a', 'b'], [2, 3], 4, **INIT),
               {'a': (2, 2), 'b': (2, 3)}, {WEIGHT: 2}, wrong_ndim=0),
