@@ -540,19 +540,24 @@ parameters' values
 
 def check_batch_rows(names, values):
     """Raise a ValueError if the arrays `values` of the sources `names`
-    differ in their number of rows (first axis): a cost would silently
-    use the rows they share. Scalars are ignored; the
-    ``check_batch_rows`` setting turns the check off (for sources whose
-    first axis is not the batch)."""
-    rows = [(name, value.shape[0]) for name, value in zip(names, values)
+    cannot share one batch size: a cost would silently use the rows they
+    share. The batch axis of a source is its first axis, or its second
+    for time-major sequences ``(time, batch, ...)`` and their masks, so
+    a batch agrees when one size is on one of those axes of every
+    source. Scalars are ignored; the ``check_batch_rows`` setting turns
+    the check off."""
+    rows = [(name, value.shape) for name, value in zip(names, values)
             if getattr(value, 'ndim', 0)]
-    if len({count for _, count in rows}) > 1 and config.check_batch_rows:
+    candidates = {shape[0] for _, shape in rows}
+    agreed = any(all(size in shape[:2] for _, shape in rows)
+                 for size in candidates)
+    if not agreed and config.check_batch_rows:
         raise ValueError(
             'the sources of a batch have different numbers of rows: {}; '
             'each row is one example, so they must agree (set '
             'blocks.config.config.check_batch_rows = False if the first '
             'axes differ on purpose)'.format(', '.join(
-                '{} has {}'.format(name, count) for name, count in rows)))
+                '{} has {}'.format(name, shape[0]) for name, shape in rows)))
 
 
 def compile_function(inputs, outputs, updates=None, mode=None, **kwargs):
