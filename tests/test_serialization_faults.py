@@ -270,6 +270,9 @@ def test_resume_after_an_interrupt_mid_epoch_is_exact(tmp_path):
     result = tmp_path / 'parameters.pkl'
     output = subprocess.run(
         [sys.executable, str(script), path, str(result)], cwd=REPO,
+        # The checkpoint pickles this suite's stream: `tests` must import
+        # in the child, whose sys.path starts at the script's directory.
+        env=dict(os.environ, PYTHONPATH=REPO),
         capture_output=True, text=True, timeout=300, check=True).stdout
     assert output.split() == ['4', '2']
     with open(result, 'rb') as file_:
