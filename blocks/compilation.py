@@ -608,33 +608,57 @@ def _annotations_of(variable):
     return brick, call
 
 
-def bricks_behind(node, max_depth=20):
+def _brick_name(variable):
+    """``/mlp/linear_1.apply`` for a variable an application built, the
+    brick's path and the parameter for a parameter, else None."""
+    brick, call = _annotations_of(variable)
+    if brick is None:
+        return None
+    if call is not None:
+        return '{}.{}'.format(brick.path, call.application.name)
+    if any(variable is parameter for parameter in brick.parameters):
+        return '{} (its parameter {})'.format(brick.path, variable.name)
+    return brick.path
+
+
+def bricks_behind(node, clients=None, max_depth=20):
     """The paths (``/mlp/linear_1.apply``) of the bricks nearest to the
-    apply node `node`: those annotating its outputs, else its inputs,
-    else their inputs and so on, a breadth-first search up the graph."""
-    level, seen = list(node.outputs) + list(node.inputs), set()
+    apply node `node`: those annotating its outputs or inputs, else the
+    variables one operation further away, up the graph (an input's
+    inputs) or down it (the other inputs and the outputs of what consumes
+    a variable, given the graph's `clients` mapping), and so on.
+
+    Looking down matters because rewrites of a compiled graph keep the
+    annotations of parameters only: a convolution's check of its image
+    shape finds the brick by the filters the convolution consumes next.
+    """
+    clients = clients or {}
+    level = list(node.outputs) + list(node.inputs)
+    seen = set(level)
     for _ in range(max_depth):
         found = []
         for variable in level:
-            brick, call = _annotations_of(variable)
-            if brick is None:
-                continue
-            name = brick.path
-            if call is not None:
-                name += '.' + call.application.name
-            elif any(variable is parameter for parameter in
-                     brick.parameters):
-                name += ' (its parameter {})'.format(variable.name)
-            if name not in found:
+            name = _brick_name(variable)
+            if name is not None and name not in found:
                 found.append(name)
-        if found:
+        if found or not level:
             return found
+        level = list(dict.fromkeys(
+            neighbour for variable in level
+            for neighbour in _neighbours(variable, clients)
+            if neighbour not in seen))
         seen.update(level)
-        level = [parent for variable in level if variable.owner is not None
-                 for parent in variable.owner.inputs if parent not in seen]
-        if not level:
-            break
     return []
+
+
+def _neighbours(variable, clients):
+    """The variables one operation away from `variable`."""
+    nodes = [client for client, _ in clients.get(variable, ())
+             if hasattr(client, 'outputs')]  # not an fgraph's 'output'
+    if variable.owner is not None:
+        nodes.append(variable.owner)
+    return [neighbour for node in nodes
+            for neighbour in list(node.inputs) + list(node.outputs)]
 
 
 #: How the messages of the checks bricks build start: with a brick path
@@ -671,7 +695,8 @@ def name_failing_brick(error, function):
     if (node is None or not error.args or not isinstance(error.args[0], str)
             or error.args[0].startswith(BRICK_PATH_START)):
         return  # no node known, or a message that names its brick already
-    bricks = bricks_behind(node)
+    fgraph = getattr(getattr(function, 'maker', None), 'fgraph', None)
+    bricks = bricks_behind(node, getattr(fgraph, 'clients', None))
     where = ('built by {}'.format(', '.join(bricks)) if bricks
              else 'of no brick')
     error.args = ('{}, in the operation {} {} (input shapes {})'.format(

@@ -12,9 +12,13 @@ import pytest
 from pytensor.compile.mode import get_mode
 from pytensor.scan.op import Scan
 
+from blocks.bricks import Rectifier
+from blocks.bricks.conv import (Convolutional, ConvolutionalSequence,
+                                MaxPooling)
 from blocks.compilation import (SourceFunction, auto_mode, compile_function,
                                 default_mode)
 from blocks.config import Configuration, config
+from blocks.initialization import Constant
 from blocks.ops.vectorized import VectorizedUnary
 from blocks.utils.random_streams import RandomStream
 
@@ -308,6 +312,25 @@ def test_a_failing_function_names_the_brick_and_the_shapes():
                        match=r'not aligned.*built by /mlp/linear_0 .*'
                              r'input shapes \(8, 7\), \(6, 5\)'):
         function({'x': numpy.ones((8, 7), dtype=x.dtype)})
+
+
+def test_a_failing_convolution_names_its_brick_and_the_shapes():
+    # The convolution checks its image's channels in an operation of no
+    # annotation of its own (rewrites keep only the parameters'); the
+    # filters it consumes next name the brick.
+    net = ConvolutionalSequence(
+        [Convolutional((3, 3), 4, name='conv'), Rectifier(),
+         MaxPooling((2, 2))], num_channels=3, name='net',
+        weights_init=Constant(0.1), biases_init=Constant(0))
+    net.initialize()
+    x = pt.tensor4('features')
+    function = SourceFunction([x], net.apply(x).sum())
+    images = numpy.ones((2, 2, 8, 8), dtype=x.dtype)
+    with pytest.raises(AssertionError,
+                       match=r'^SpecifyShape: dim 1 of input has shape 2, '
+                             r'expected 3.*built by /net/conv .*input '
+                             r'shapes \(2, 2, 8, 8\)'):
+        function({'features': images})
 
 
 def test_data_parallel_training_matches_one_device():

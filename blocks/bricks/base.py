@@ -199,6 +199,11 @@ class Brick(Annotation):
     """
     allocation_args = []
     initialization_args = []
+    #: The numbers of axes the brick's ``apply`` takes when it allows only
+    #: some (:class:`~blocks.bricks.Softmax`: 1 or 2); None when it takes
+    #: any number its own checks accept. A chain of bricks (an MLP) reads
+    #: it to refuse a wrong input at its first brick, not at the last.
+    input_ndims = None
     #: Class decorators applied to every subclass that lists them in its
     #: own body, as Blocks' ``decorators = [WithExtraDims()]``
     decorators = []

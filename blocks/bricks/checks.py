@@ -104,7 +104,8 @@ def _shape_pattern(dims, ndim):
 
 
 def check_input(brick, variable, ndim=None, min_ndim=None, dims=None,
-                last_dim=None, dtype_kind='float', name='input_'):
+                last_dim=None, dtype_kind='float', name='input_',
+                because=None):
     """Check a variable given to an application of `brick`.
 
     Parameters
@@ -129,6 +130,9 @@ def check_input(brick, variable, ndim=None, min_ndim=None, dims=None,
         for any.
     name : str, optional
         The name of the input in the message (``'input_'``).
+    because : str, optional
+        Why this is expected, when the reason lies elsewhere (a later
+        brick of a chain); shown in brackets after the expectation.
 
     Returns
     -------
@@ -159,7 +163,10 @@ def check_input(brick, variable, ndim=None, min_ndim=None, dims=None,
             sorted(kind for kind in DTYPE_KINDS if kind), dtype_kind))
 
     def expected():
-        return _describe_expectation(ndim, min_ndim, dims, dtype_kind)
+        expectation = _describe_expectation(ndim, min_ndim, dims, dtype_kind)
+        if because:
+            expectation += ' ({})'.format(because)
+        return expectation
 
     if not isinstance(variable, Variable) or \
             not isinstance(variable.type, pt.TensorType):

@@ -3,6 +3,7 @@ from copy import deepcopy
 
 from blocks.bricks.base import (Brick, BoundApplication, LazyNone,
                                 NoneAllocation, application, lazy)
+from blocks.bricks.checks import check_input
 from blocks.bricks.interfaces import Feedforward, Initializable
 from blocks.bricks.simple import Linear
 
@@ -50,12 +51,18 @@ class Sequence(Brick):
     def apply(self, *args):
         """Feed the inputs to the first application, its outputs to the
         second, and so on."""
+        self._check_chain_input(*args)
         child_input = args
         for application_method in self.application_methods:
             output = application_method(*child_input)
             child_input = output if isinstance(output, (list, tuple)) \
                 else (output,)
         return output
+
+    def _check_chain_input(self, *args):
+        """Refuse, before the first application, inputs that a later one
+        would refuse; a plain sequence cannot tell (its applications may
+        change the number of axes), so it checks nothing."""
 
     @apply.property('inputs')
     def apply_inputs(self):
@@ -186,6 +193,21 @@ class MLP(FeedforwardSequence, Initializable):
     @output_dim.setter
     def output_dim(self, value):
         self._dims_or_placeholders()[-1] = value
+
+    def _check_chain_input(self, input_):
+        """Refuse a number of axes that an activation takes not, naming
+        the first layer: it is the one given the wrong input. (Layers and
+        activations keep the number of axes, so the activations' limits
+        hold for the MLP's input.)"""
+        first = self.linear_transformations[0]
+        for method in self.application_methods[1:]:
+            ndims = method.brick.input_ndims
+            if ndims is not None:
+                check_input(first, input_, ndim=ndims,
+                            last_dim=self.input_dim,
+                            because='{} further on takes ndim {}'.format(
+                                method.brick.path,
+                                ' or '.join(map(str, sorted(ndims)))))
 
     def _push_allocation_config(self):
         if len(self.dims) != len(self.activations) + 1:

@@ -308,8 +308,10 @@ class Softmax(Brick):
     array([[0.25, 0.75]])
 
     """
+    input_ndims = (1, 2)
+
     def _check_logits(self, x, name='input_'):
-        check_input(self, x, ndim=(1, 2), name=name)
+        check_input(self, x, ndim=self.input_ndims, name=name)
 
     @application(inputs=['input_'], outputs=['output'])
     def apply(self, input_):

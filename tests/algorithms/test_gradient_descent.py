@@ -6,7 +6,10 @@ import pytensor.tensor as pt
 import pytest
 
 from blocks.algorithms import GradientDescent, Momentum, UpdatesAlgorithm
+from blocks.bricks import MLP, Tanh
+from blocks.initialization import Constant
 from blocks.roles import add_role, WEIGHT
+from blocks.select import Selector
 from blocks.utils import shared_floatx
 
 FLOATX = pytensor.config.floatX
@@ -208,3 +211,21 @@ def test_initialize_refuses_uninitialized_bricks():
     with pytest.raises(ValueError, match=r'never initialized.*/linear '
                                          r'\(W, b\)'):
         algorithm.initialize()
+
+
+def test_a_failing_training_step_names_the_brick_and_the_shapes():
+    mlp = MLP([Tanh(), Tanh()], [6, 5, 3], name='mlp',
+              weights_init=Constant(0.1), biases_init=Constant(0))
+    mlp.initialize()
+    x = pt.matrix('x')
+    algorithm = GradientDescent(cost=mlp.apply(x).sum(),
+                                parameters=Selector(mlp).get_parameters()
+                                .values())
+    algorithm.initialize()
+    before = [parameter.get_value() for parameter in algorithm.parameters]
+    with pytest.raises(ValueError, match=r'not aligned.*built by '
+                                         r'/mlp/linear_0 .*input shapes '
+                                         r'\(8, 7\), \(6, 5\)'):
+        algorithm.process_batch({'x': numpy.ones((8, 7), dtype=x.dtype)})
+    for parameter, value in zip(algorithm.parameters, before):
+        numpy.testing.assert_array_equal(parameter.get_value(), value)

@@ -89,6 +89,29 @@ def test_mlp_errors():
         mlp.apply(pt.matrix('x', shape=(1, 5)))
 
 
+@pytest.mark.parametrize('ndim', [3, 4])
+def test_an_input_with_too_many_axes_is_blamed_on_the_first_layer(ndim):
+    # The softmax at the end takes matrices; the layer given the image-like
+    # input is the one to name, not the softmax that would fail last.
+    mlp = MLP([Tanh(), Softmax()], [6, 5, 3], name='mlp')
+    x = pt.tensor(dtype=pt.matrix().dtype, shape=(None,) * ndim, name='x')
+    with pytest.raises(ValueError, match=(
+            r'^/mlp/linear_0: input_ expected a float tensor with ndim 1 '
+            r'or 2 and shape \(\.\.\., 6\) \(/mlp/softmax further on '
+            r'takes ndim 1 or 2\), got \w+ tensor x of shape \(None(, '
+            r'None){%d}\)$' % (ndim - 1))):
+        mlp.apply(x)
+
+
+def test_an_mlp_without_a_softmax_keeps_taking_more_axes():
+    mlp = MLP([Tanh(), None], [2, 3, 1], weights_init=Constant(0.5),
+              biases_init=Constant(0))
+    mlp.initialize()
+    x = pt.tensor3('x')
+    assert mlp.apply(x).eval({x: numpy.ones((4, 5, 2), x.dtype)}).shape \
+        == (4, 5, 1)
+
+
 def test_mlp_dims_completed_before_allocation_and_bound_activations():
     """The blocks-examples LeNet builds ``MLP(activations, dims)`` with the
     input dimension missing and prepends it at allocation."""
