@@ -22,6 +22,7 @@ Run it with::
     python -m examples.markov_chain sample chain.tar --steps 1000
 """
 import argparse
+import sys
 
 import numpy
 from pytensor import tensor
@@ -42,6 +43,7 @@ from blocks.graph import ComputationGraph
 from blocks.initialization import Constant, IsotropicGaussian, Orthogonal
 from blocks.main_loop import MainLoop
 from blocks.model import Model
+from blocks.scripts.continue_training import interrupted_exit_status
 from blocks.monitoring import aggregation
 from blocks.select import Selector
 from blocks.serialization import load
@@ -182,13 +184,16 @@ def parse_args(argv=None):
 
 
 def cli(argv=None):
+    """Train or sample as the command line says; returns the exit
+    status: 0, or 130 / 143 when SIGINT / SIGTERM stopped the training
+    (as shells report such a program)."""
     args = parse_args(argv)
     if args.mode == 'train':
         print('Entropy rate of the chain: {:.3f} nats per step; the least '
               'cost per sequence of 100 is {:.1f}'.format(
                   entropy_rate(), 100 * entropy_rate()))
-        main('train', args.save_to, num_batches=args.num_batches)
-        return
+        main_loop = main('train', args.save_to, num_batches=args.num_batches)
+        return interrupted_exit_status(main_loop)
     _, cost, frequencies, transitions = main('sample', args.save_to,
                                              args.steps)
     numpy.set_printoptions(precision=3, suppress=True)
@@ -196,8 +201,9 @@ def cli(argv=None):
     print('Frequencies: {} vs {}'.format(frequencies, equilibrium()))
     print('Transition frequencies:\n{}\nvs\n{}'.format(transitions,
                                                       TRANSITIONS))
+    return 0
 
 
 if __name__ == '__main__':
     from examples.markov_chain import cli
-    cli()
+    sys.exit(cli())

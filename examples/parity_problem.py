@@ -28,6 +28,7 @@ within 20-30 epochs, and the test cost stays close to the training cost:
 so few parameters cannot overfit.
 """
 import argparse
+import sys
 
 import numpy
 import pytensor
@@ -45,6 +46,7 @@ from blocks.graph import ComputationGraph
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.main_loop import MainLoop
 from blocks.model import Model
+from blocks.scripts.continue_training import interrupted_exit_status
 
 from examples import float32
 
@@ -165,6 +167,9 @@ def parse_args(argv=None):
 
 
 def cli(argv=None):
+    """Train as the command line says and print the cost per epoch;
+    returns the exit status: 0, or 130 / 143 when SIGINT / SIGTERM
+    stopped the training (as shells report such a program)."""
     args = parse_args(argv)
     main_loop = main(args.max_seq_length, args.lstm_dim, args.batch_size,
                      args.num_batches, args.num_epochs, seed=args.seed)
@@ -172,6 +177,7 @@ def cli(argv=None):
     for epoch, row in enumerate(epoch_rows(main_loop.log), 1):
         print('  {:3d}: {:.4f} {:.4f}'.format(
             epoch, float(row['train_cost']), float(row['test_cost'])))
+    return interrupted_exit_status(main_loop)
 
 
 def epoch_rows(log):
@@ -180,4 +186,4 @@ def epoch_rows(log):
 
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(cli())

@@ -1,5 +1,8 @@
 """The Markov chain example: the chain's facts, its data, and Blocks'
 test (ten training batches), then sampling from the checkpoint."""
+import signal
+from types import SimpleNamespace
+
 import numpy
 import pytest
 
@@ -42,3 +45,14 @@ def test_train_ten_batches_then_sample(tmp_path):
         'sample', save_to, 20)
     assert outputs.shape == (20,) and set(outputs) <= {0, 1, 2}
     assert cost > 0 and frequencies.sum() == pytest.approx(1)
+
+
+@pytest.mark.parametrize('signum, status', [(None, 0),
+                                            (signal.SIGINT, 130),
+                                            (signal.SIGTERM, 143)])
+def test_training_command_line_exits_as_shells_expect(monkeypatch, signum,
+                                                      status):
+    stopped = SimpleNamespace(interrupted_by=signum)
+    monkeypatch.setattr(markov_chain, 'main',
+                        lambda *args, **kwargs: stopped)
+    assert markov_chain.cli(['train', 'chain.tar']) == status

@@ -1,5 +1,8 @@
 """The parity example: its data, and Blocks' test (one epoch of ten
 batches of sequences up to 20 long, one LSTM cell)."""
+import signal
+from types import SimpleNamespace
+
 import numpy
 import pytest
 
@@ -33,3 +36,14 @@ def test_one_epoch_of_ten_batches():
     # Binary cross-entropies of an untrained net: near log(2), both sets.
     for name in ('train_cost', 'test_cost'):
         assert 0 < float(row[name]) < 3, name
+
+
+@pytest.mark.parametrize('signum, status', [(None, 0),
+                                            (signal.SIGINT, 130),
+                                            (signal.SIGTERM, 143)])
+def test_command_line_exits_as_shells_expect(monkeypatch, signum, status):
+    stopped = SimpleNamespace(interrupted_by=signum,
+                              log=SimpleNamespace(to_records=list))
+    monkeypatch.setattr(parity_problem, 'main',
+                        lambda *args, **kwargs: stopped)
+    assert parity_problem.cli(['--num-epochs', '1']) == status
