@@ -7,9 +7,11 @@ import textwrap
 import time
 
 import numpy
+import pytensor.tensor as pt
 import pytest
 
 from blocks.algorithms import Adam, GradientDescent
+from blocks.bricks import Linear
 from blocks.extensions import (CompositeExtension, FinishAfter,
                                SimpleExtension, TrainingExtension)
 from blocks.extensions.monitoring import (DataStreamMonitoring,
@@ -415,6 +417,19 @@ def test_the_loop_records_the_signal_that_stopped_it(signum):
     assert loop.status['iterations_done'] == 2
     assert interrupted_exit_status(loop) == 128 + signum
     assert interrupted_exit_status(run_counting([])) == 0
+
+
+def test_a_loop_with_a_brick_never_initialized_refuses_to_start():
+    linear = Linear(3, 1, name='regressor')
+    features, targets = pt.matrix('features'), pt.matrix('targets')
+    cost = pt.sqr(linear.apply(features) - targets).mean()  # allocates
+    recorder = Recorder(before_batch=True)
+    loop = MainLoop(GradientDescent(cost=cost, parameters=linear.parameters),
+                    regression_stream(), extensions=[recorder])
+    with pytest.raises(ValueError, match=r'never initialized.*/regressor '
+                                         r'\(W, b\)'):
+        loop.run()
+    assert recorder.calls == []  # not a batch was processed
 
 
 def test_run_extensions_is_blocks_name_for_running_callbacks():

@@ -83,20 +83,25 @@ def same_parameters(first, second):
         numpy.array_equal(first[name], second[name]) for name in first)
 
 
-def test_damaged_checkpoints_raise_clearly_and_change_nothing(
-        checkpoint, tmp_path, capsys):
+def fuzz_entry_points(checkpoint, tmp_path, capsys, count):
+    """Damage the checkpoint `count` times and try every entry point on
+    each file; return the outcomes: per entry point, how many files gave
+    a clear error and how many gave exactly what was saved (a damage that
+    hits no data), and how many files were refused by at least one."""
     path = str(tmp_path / 'damaged.tar')
     target = regression_loop(1, [Load(path, load_log=True)])
     load_extension = target.extensions[0]
     saved = checkpoint['parameters']
-    outcomes = {'clear error': 0, 'identical content': 0}
-    for description, damaged in damaged_versions(checkpoint['data'],
-                                                 FUZZED_FILES):
+    outcomes = {name: {'clear error': 0, 'identical content': 0}
+                for name in ('load_parameters', 'load', 'Load',
+                             'blocks-continue')}
+    refused = 0
+    for description, damaged in damaged_versions(checkpoint['data'], count):
         with open(path, 'wb') as file_:
             file_.write(damaged)
         before = [p.get_value() for p in target.algorithm.parameters]
         log = target.log
-        results = []
+        errors = 0
         entry_points = [('load_parameters', lambda: load_parameters(path)),
                         ('load', lambda: load(path)),
                         ('Load', lambda: load_extension.load_to(target))]
@@ -105,14 +110,15 @@ def test_damaged_checkpoints_raise_clearly_and_change_nothing(
                 result = entry_point()
             except SerializationError as error:
                 assert 'damaged.tar' in str(error), (description, error)
-                results.append('error')
+                outcomes[name]['clear error'] += 1
+                errors += 1
                 # the target is untouched
                 assert target.log is log, description
                 for parameter, value in zip(target.algorithm.parameters,
                                             before):
                     assert numpy.array_equal(parameter.get_value(), value)
                 continue
-            results.append('loaded')
+            outcomes[name]['identical content'] += 1
             if name == 'load_parameters':
                 assert same_parameters(result, saved), description
             elif name == 'load':
@@ -134,10 +140,29 @@ def test_damaged_checkpoints_raise_clearly_and_change_nothing(
         assert 'Traceback' not in message, description
         if status == 0:
             assert 'is complete' in message, description
-        outcomes['clear error' if 'error' in results
-                 else 'identical content'] += 1
-    print('fuzzed {} files: {}'.format(FUZZED_FILES, outcomes))
-    assert outcomes['clear error'] > 0
+        outcomes['blocks-continue'][
+            'clear error' if status else 'identical content'] += 1
+        refused += errors > 0
+    return outcomes, refused
+
+
+def test_damaged_checkpoints_raise_clearly_and_change_nothing(
+        checkpoint, tmp_path, capsys):
+    outcomes, refused = fuzz_entry_points(checkpoint, tmp_path, capsys,
+                                          FUZZED_FILES)
+    assert refused > 0
+
+
+@pytest.mark.slow
+def test_many_damaged_checkpoints_raise_clearly_and_change_nothing(
+        checkpoint, tmp_path, capsys):
+    count = 600
+    outcomes, refused = fuzz_entry_points(checkpoint, tmp_path, capsys,
+                                          count)
+    assert refused > 0
+    with capsys.disabled():
+        print('\nfuzzed {} files, {} refused by at least one entry point; '
+              'per entry point: {}'.format(count, refused, outcomes))
 
 
 def test_a_bit_flip_in_any_member_is_caught(checkpoint, tmp_path):
@@ -224,10 +249,12 @@ def test_kills_during_writes_leave_the_last_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_many_kills_during_writes_leave_the_last_checkpoint(tmp_path):
+def test_many_kills_during_writes_leave_the_last_checkpoint(tmp_path,
+                                                            capsys):
     kills = 60
     assert kill_during_writes(tmp_path, kills) == kills
-    print('kills survived: {} of {}'.format(kills, kills))
+    with capsys.disabled():
+        print('\nkills survived: {} of {}'.format(kills, kills))
 
 
 # Exact resume after an interrupt in the middle of an epoch
