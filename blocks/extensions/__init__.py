@@ -1,29 +1,11 @@
 """Extensions: what a :class:`~blocks.main_loop.MainLoop` does besides
-feeding batches to the algorithm.
+feeding batches to the algorithm (monitoring, checkpoints, stopping,
+printing...).
 
-The main loop calls its extensions at fixed points of training (the
-*callbacks*): ``before_training``, ``before_epoch``, ``before_batch``,
-``after_batch``, ``after_epoch``, ``after_training``, ``on_resumption``,
-``on_interrupt`` and ``on_error``. A
-:class:`~blocks.extensions.base.TrainingExtension` overrides the callbacks
-it needs; a :class:`~blocks.extensions.base.SimpleExtension` implements one
-method, :meth:`~blocks.extensions.base.SimpleExtension.do`, and is told
-when to run by *triggers* given as keyword arguments::
-
-    Printing(every_n_batches=100, after_epoch=True)
-
-Boolean triggers: ``before_training``, ``before_first_epoch``,
-``before_epoch``, ``before_batch``, ``after_batch``, ``after_epoch``,
-``after_training``, ``on_resumption``, ``on_interrupt``, ``on_error``.
-Integer triggers: ``after_n_epochs``, ``after_n_batches``,
-``every_n_epochs``, ``every_n_batches``.
-
-Extensions talk to the loop and to each other through the log: for
-instance :class:`~blocks.extensions.stopping.FinishAfter` writes
-``training_finish_requested`` into the current row, and the loop stops.
-
-The protocol is in :mod:`blocks.extensions.base`; this package re-exports
-the names Blocks had here.
+The callbacks the loop calls and the triggers that tell a
+:class:`~blocks.extensions.base.SimpleExtension` when to run are described
+in :mod:`blocks.extensions.base`; this package re-exports the names Blocks
+had here.
 """
 from blocks.extensions.base import (CALLBACKS, TrainingExtension,
                                     SimpleExtension, Predicate,

@@ -70,7 +70,8 @@ __all__ = ['batch_normalization', 'apply_batch_normalization',
            'BATCH_NORMALIZATION_METADATA', 'is_batch_normalization_call',
            'is_batch_normalization_brick', 'batch_normalization_calls',
            'minibatch_estimates', 'as_graph', 'Statistics',
-           'batch_normalization_statistics', 'per_step_estimate',
+           'batch_normalization_statistics', 'training_statistics',
+           'statistics_by_brick', 'per_step_estimate',
            'RECURRENT_BATCH_NORMALIZATION_METADATA']
 
 
@@ -236,20 +237,36 @@ Statistics = namedtuple('Statistics', ['brick', 'offset', 'divisor',
                                        'count'])
 
 
-def _training_statistics(graph, allow_duplicates):
-    """The :class:`Statistics` of every training-mode application."""
+def training_statistics(graph, with_counts=False):
+    """The :class:`Statistics` of every training-mode application of
+    `graph`, in the graph's order (an empty list when it has none); see
+    :func:`batch_normalization_statistics` for `with_counts`."""
     entries = batch_normalization_calls(graph)
     calls = [call for call in entries if call.metadata['training_mode']]
-    if not calls:
+    return batch_normalization_statistics(graph, calls, entries,
+                                          with_counts=with_counts)
+
+
+def statistics_by_brick(records):
+    """The :class:`Statistics` `records` grouped by brick: an ordered dict
+    from each brick, in the order of its first record, to its records."""
+    by_brick = OrderedDict()
+    for record in records:
+        by_brick.setdefault(record.brick, []).append(record)
+    return by_brick
+
+
+def _training_statistics(graph, allow_duplicates):
+    """The :class:`Statistics` of every training-mode application; at
+    least one, and one per brick unless `allow_duplicates`."""
+    statistics = training_statistics(graph)
+    if not statistics:
         raise ValueError('no training mode BatchNormalization applications '
                          'found in graph')
-    statistics = batch_normalization_statistics(graph, calls, entries)
     if not allow_duplicates:
-        counts = OrderedDict()
-        for record in statistics:
-            counts[record.brick] = counts.get(record.brick, 0) + 1
-        repeated = [brick.path for brick, count in counts.items()
-                    if count > 1]
+        repeated = [brick.path for brick, records
+                    in statistics_by_brick(statistics).items()
+                    if len(records) > 1]
         if repeated:
             raise ValueError(
                 'multiple applications of the same BatchNormalization brick '
@@ -517,18 +534,15 @@ def get_population_moving_average_updates(training_graph, alpha=0.1,
     """
     _check_alpha(alpha)
     graph = as_graph(training_graph)
-    by_brick = OrderedDict()
-    for record in _training_statistics(graph, allow_duplicates):
-        by_brick.setdefault(record.brick, []).append(
-            (record.offset, record.divisor))
     updates = []
-    for brick, brick_estimates in by_brick.items():
-        populations = [(0, brick.population_mean)]
+    for brick, records in statistics_by_brick(
+            _training_statistics(graph, allow_duplicates)).items():
+        populations = [('offset', brick.population_mean)]
         if not brick.mean_only:
-            populations.append((1, brick.population_stdev))
+            populations.append(('divisor', brick.population_stdev))
         averaged = []
-        for index, population in populations:
-            values = [estimates[index] for estimates in brick_estimates]
+        for field, population in populations:
+            values = [getattr(record, field) for record in records]
             estimate = values[0]
             if len(values) > 1:
                 estimate = sum(values[1:], estimate) / len(values)

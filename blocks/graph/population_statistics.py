@@ -17,8 +17,8 @@ from pytensor.graph.traversal import graph_inputs
 
 from blocks.compilation import SourceFunction, source_names
 from blocks.graph.bn import (apply_batch_normalization, as_graph,
-                             batch_normalization_calls,
-                             batch_normalization_statistics)
+                             batch_normalization_calls, statistics_by_brick,
+                             training_statistics)
 from blocks.utils import is_graph_input
 
 __all__ = ['PopulationStatisticsEstimator', 'estimate_population_statistics']
@@ -72,17 +72,18 @@ class PopulationStatisticsEstimator:
             graph = apply_batch_normalization(graph)
         self.unbiased = unbiased
         self.skip_nonfinite = skip_nonfinite
+        # Per brick, where each of its applications' statistics start
+        # among the outputs, and how many there are
         self._statistics = OrderedDict()
         outputs = []
-        entries = batch_normalization_calls(graph)
-        calls = [call for call in entries if call.metadata['training_mode']]
-        for record in batch_normalization_statistics(graph, calls, entries,
-                                                     with_counts=True):
-            brick = record.brick
-            call_outputs = self._call_statistics(record)
-            self._statistics.setdefault(brick, []).append(
-                (len(outputs), len(call_outputs)))
-            outputs.extend(call_outputs)
+        for brick, records in statistics_by_brick(
+                training_statistics(graph, with_counts=True)).items():
+            self._statistics[brick] = []
+            for record in records:
+                call_outputs = self._call_statistics(record)
+                self._statistics[brick].append(
+                    (len(outputs), len(call_outputs)))
+                outputs.extend(call_outputs)
         if not outputs:
             raise ValueError('no BatchNormalization applications found in '
                              'graph')
