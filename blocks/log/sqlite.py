@@ -310,6 +310,9 @@ class SQLiteLog(TrainingLogBase):
 
     Notes
     -----
+    Reading a log unpickles its BLOBs (arrays, lists, the status), which
+    can run arbitrary code: open only log databases you trust.
+
     Only one process should write to a run. Rows are read from the
     database each time, so a reader sees the writer's committed rows; its
     ``status`` is read when it opens the run (:meth:`reload_status` reads it
