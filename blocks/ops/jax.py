@@ -21,6 +21,14 @@ The bricks build it as a constant or as the last two entries of an array's
 shape; the rewrite ``concrete_gradient_sizes`` (in PyTensor's ``jax``
 rewrites, like PyTensor's own for ``reshape``) turns the latter into a
 tuple of ``Shape_i``, which JAX knows when it traces the function.
+
+Sizes computed from shapes (the number of steps of a scan, the length of
+its gradient's buffers, ``batch * time`` rows of a reshape) must be
+concrete too, but JAX traces every :mod:`jax.numpy` operation, constants
+and shapes included. The rewrite ``concrete_shape_arithmetic`` wraps each
+integer scalar computed only from shapes and constants in
+:class:`ConcreteShapeArithmetic`, whose JAX implementation computes it
+with NumPy while JAX traces the function, so that it stays a number.
 """
 import math
 
@@ -29,11 +37,20 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from pytensor.compile import optdb
-from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
-from pytensor.link.jax.dispatch import jax_funcify
+from pytensor.graph.basic import Apply, Constant
+from pytensor.graph.op import Op
+from pytensor.graph.rewriting.basic import (dfs_rewriter, in2out,
+                                             node_rewriter)
+from pytensor.graph.fg import FunctionGraph
+from pytensor.link.jax.dispatch import jax_funcify, jax_typify
+from pytensor.link.utils import fgraph_to_python
 from pytensor.link.jax.dispatch.shape import JAXShapeTuple
-from pytensor.tensor.basic import MakeVector
-from pytensor.tensor.shape import Shape, Shape_i
+from pytensor.raise_op import CheckAndRaise
+from pytensor.scalar import ScalarOp
+from pytensor.tensor.basic import (MakeVector, ScalarFromTensor,
+                                   TensorFromScalar)
+from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise
+from pytensor.tensor.shape import Reshape, Shape, Shape_i
 from pytensor.tensor.subtensor import Subtensor
 
 from blocks.ops._pool_kernels import output_size as pool_output_size
@@ -45,13 +62,49 @@ from blocks.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from blocks.ops.pool import MaxPoolGradGrad, Pool, PoolGrad
 from blocks.ops.vectorized import VectorizedUnary
 
-__all__ = ['conv2d', 'pool', 'concrete_pair']
+__all__ = ['conv2d', 'pool', 'concrete_pair', 'ConcreteShapeArithmetic']
 
 # PyTensor enables JAX's 64-bit types only if floatX is float64 when its
 # JAX backend is first imported, which under blocks' float32 default it
 # is not: float64 and int64 graphs would then run in 32 bits. With 64-bit
-# types on, every array keeps the dtype the graph gives it.
+# types on, some of PyTensor's JAX implementations give float64 where the
+# graph says float32 (a sum accumulated in float64, an alloc of a Python
+# float); ``_graph_dtypes_kept`` casts them back.
 jax.config.update('jax_enable_x64', True)
+
+
+def _in_dtype(value, dtype):
+    if dtype is None or getattr(value, 'dtype', dtype) == dtype:
+        return value
+    return value.astype(dtype)
+
+
+def _graph_dtypes_kept(op, node=None, **kwargs):
+    """``jax_funcify`` of `op`, whose results have the dtypes of `node`'s
+    outputs (a cast when JAX's differ, decided when JAX traces)."""
+    function = jax_funcify(op, node=node, **kwargs)
+    if node is None:
+        return function
+    dtypes = [getattr(output.type, 'dtype', None)
+              for output in node.outputs]
+    if len(dtypes) == 1:
+        def typed(*inputs):
+            return _in_dtype(function(*inputs), dtypes[0])
+    else:
+        def typed(*inputs):
+            return [_in_dtype(value, dtype)
+                    for value, dtype in zip(function(*inputs), dtypes)]
+    return typed
+
+
+@jax_funcify.register(FunctionGraph)
+def _funcify_function_graph(fgraph, node=None,
+                            fgraph_name='jax_funcified_fgraph', **kwargs):
+    """PyTensor's conversion of a graph (scan's inner graphs included),
+    each node keeping its dtypes (see ``_graph_dtypes_kept``)."""
+    return fgraph_to_python(fgraph, _graph_dtypes_kept,
+                            type_conversion_fn=jax_typify,
+                            fgraph_name=fgraph_name, **kwargs)
 
 _CONV_DIMENSIONS = ('NCHW', 'OIHW', 'NCHW')
 
@@ -106,6 +159,118 @@ def concrete_gradient_sizes(fgraph, node):
 
 optdb.register('blocks_concrete_gradient_sizes',
                dfs_rewriter(concrete_gradient_sizes), 'jax', position=100)
+
+
+class ConcreteShapeArithmetic(Op):
+    """`op`, computing integers from shapes and constants only;
+    under JAX it runs in NumPy while the function is traced (see the
+    module notes), elsewhere as `op` does.
+
+    Parameters
+    ----------
+    op : :class:`pytensor.graph.op.Op`
+        The wrapped Op (an elementwise, scalar, indexing or reduction
+        Op).
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> x = pt.matrix('x')
+    >>> product = x.shape[0] * 2
+    >>> rows = ConcreteShapeArithmetic(product.owner.op)(
+    ...     *product.owner.inputs)
+    >>> int(rows.eval({x: np.zeros((3, 1))}))
+    6
+
+    """
+    __props__ = ('op',)
+
+    def __init__(self, op):
+        self.op = op
+
+    def make_node(self, *inputs):
+        node = self.op.make_node(*inputs)
+        return Apply(self, node.inputs,
+                     [output.type() for output in node.outputs])
+
+    def _wrapped_node(self, node):
+        return self.op.make_node(*node.inputs)
+
+    def perform(self, node, inputs, output_storage):
+        self.op.perform(self._wrapped_node(node), inputs, output_storage)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return self.op.infer_shape(fgraph, self._wrapped_node(node),
+                                   input_shapes)
+
+
+#: The Ops whose integers ``concrete_shape_arithmetic`` wraps; a shape
+#: assertion (which PyTensor's JAX backend skips) is checked that way too.
+_SHAPE_ARITHMETIC = (Elemwise, ScalarOp, DimShuffle, Subtensor, CAReduce,
+                     ScalarFromTensor, TensorFromScalar, CheckAndRaise)
+#: The Ops whose outputs JAX knows while tracing.
+_CONCRETE = (Shape, Shape_i, JAXShapeTuple, ConcreteShapeArithmetic)
+
+
+def _is_concrete(variable):
+    if isinstance(variable, Constant):
+        return True
+    node = variable.owner
+    return node is not None and isinstance(node.op, _CONCRETE) and all(
+        _is_concrete(value) for value in node.inputs
+        if not isinstance(node.op, (Shape, Shape_i)))
+
+
+def _is_size_like(fgraph, variable):
+    """Whether `variable` is an integer scalar or vector, not the shape
+    of a reshape (PyTensor's JAX reshape wants a tuple there: its own
+    rewrite makes one of the scalars)."""
+    return (variable.ndim <= 1
+            and np.dtype(variable.type.dtype).kind in 'biu'
+            and not any(isinstance(client.op, Reshape) and index == 1
+                        for client, index in fgraph.clients[variable]))
+
+
+@node_rewriter(list(_SHAPE_ARITHMETIC))
+def concrete_shape_arithmetic(fgraph, node):
+    """Wrap an integer scalar or vector computed from shapes and
+    constants only in :class:`ConcreteShapeArithmetic`."""
+    if (not all(_is_size_like(fgraph, output) for output in node.outputs)
+            or not all(map(_is_concrete, node.inputs))):
+        return None
+    return ConcreteShapeArithmetic(node.op).make_node(*node.inputs).outputs
+
+
+# In topological order (a node's inputs are wrapped before it is seen). In
+# the 'jax' rewrites, which also rewrite scan's inner graphs under JAX:
+# before the elementwise fusions (48 and 49), which would otherwise merge
+# shape arithmetic with computations on arrays, and again after the last
+# of PyTensor's JAX rewrites (100), for what they build.
+optdb.register('blocks_concrete_shape_arithmetic',
+               in2out(concrete_shape_arithmetic), 'jax', position=47.5)
+optdb.register('blocks_concrete_shape_arithmetic_late',
+               in2out(concrete_shape_arithmetic), 'jax', position=100.5)
+
+
+@jax_funcify.register(ConcreteShapeArithmetic)
+def _funcify_concrete_shape_arithmetic(op, node=None, **kwargs):
+    wrapped = op._wrapped_node(node)
+    traced = jax_funcify(op.op, node=wrapped, **kwargs)
+    dtypes = [value.type.dtype for value in node.inputs]
+
+    def shape_arithmetic(*values):
+        try:
+            arrays = [np.asarray(value, dtype)
+                      for value, dtype in zip(values, dtypes)]
+        except (jax.errors.TracerArrayConversionError,
+                jax.errors.ConcretizationTypeError):
+            # traced after all (a transformation abstracting shapes)
+            return traced(*values)
+        storage = [[None] for _ in node.outputs]
+        op.op.perform(wrapped, arrays, storage)
+        results = [cell[0] for cell in storage]
+        return results[0] if len(results) == 1 else results
+    return shape_arithmetic
 
 
 def conv2d(op, images, filters):
@@ -224,13 +389,6 @@ def _funcify_max_pool_grad_grad(op, node=None, **kwargs):
     return max_pool_grad_grad
 
 
-def _typed(node, values):
-    """`values` in the dtypes of `node`'s outputs: a value computed in
-    float64 (from a float64 gradient, say) goes on as the graph says."""
-    return tuple(value.astype(output.dtype)
-                 for value, output in zip(values, node.outputs))
-
-
 @jax_funcify.register(BatchNormalizationTrain)
 def _funcify_batch_normalization(op, node=None, **kwargs):
     def batch_normalization(x, *parameters):
@@ -243,7 +401,7 @@ def _funcify_batch_normalization(op, node=None, **kwargs):
                              else 1 / stdev)
         if shift is not None:
             output = output + shift
-        return _typed(node, (output, mean, stdev))
+        return output, mean, stdev
     return batch_normalization
 
 
@@ -267,8 +425,8 @@ def _funcify_batch_normalization_grad(op, node=None, **kwargs):
             g_x = g_x + g_mean / count
         if g_stdev is not None:
             g_x = g_x + x_hat * (g_stdev / count)
-        return _typed(node, (g_x, op._parameter_shaped(g_scale),
-                             op._parameter_shaped(g_shift)))
+        return (g_x, op._parameter_shaped(g_scale),
+                op._parameter_shaped(g_shift))
     return batch_normalization_grad
 
 

@@ -25,6 +25,11 @@ from blocks.ops.vectorized import VectorizedUnary
 
 from tests.op_contract import OpCase, check_op
 
+try:  # JAX is optional, and with it blocks.ops.jax
+    from blocks.ops.jax import ConcreteShapeArithmetic
+except ImportError:
+    ConcreteShapeArithmetic = None
+
 # Padding, stride and dilation all differ from 1 on some axis.
 CONV = dict(border_mode=(1, 0), subsample=(2, 1), filter_dilation=(1, 2))
 IMAGES, FILTERS, CONV_OUTPUT = (2, 2, 5, 6), (3, 2, 2, 2), (2, 3, 3, 4)
@@ -69,6 +74,12 @@ CASES = [
     OpCase(VectorizedUnary, lambda x: VectorizedUnary('tanh')(x), [(2, 3)],
            differentiable=False),
 ]
+if ConcreteShapeArithmetic is not None:
+    # Only JAX-compiled graphs hold it; integers are not differentiable.
+    CASES.append(OpCase(
+        ConcreteShapeArithmetic,
+        lambda x: ConcreteShapeArithmetic(pt.mul)(x.shape[0], x.shape[1]),
+        [(2, 3)], differentiable=False))
 
 
 def op_classes():

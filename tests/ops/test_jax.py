@@ -13,7 +13,8 @@ from blocks.ops.vectorized import VectorizedUnary
 
 jax = pytest.importorskip('jax')
 
-from blocks.ops.jax import concrete_pair  # noqa: E402
+from blocks.ops.jax import (ConcreteShapeArithmetic,  # noqa: E402
+                            concrete_pair)
 
 PERFORM = get_mode('FAST_COMPILE')
 JAX = get_mode('JAX')
@@ -159,3 +160,45 @@ def test_gradient_sizes_computed_at_run_time_are_refused():
     with pytest.raises(NotImplementedError,
                        match='filter size of a convolution gradient'):
         jax.jit(traced)(np.array([2, 3]))
+
+
+def test_sizes_computed_from_shapes_stay_concrete(rng):
+    # Under plain jax.jit each of these sizes is traced, and JAX refuses
+    # a traced size.
+    x = pt.matrix('x')
+    rows = x.shape[0] * x.shape[1]
+    outputs = [x.reshape((rows, 1)), pt.zeros((rows + 1, 2)),
+               pt.alloc(x.sum(), rows // 2, x.shape[1] * 2)]
+    assert_same_under_jax([x], outputs, [rng.normal(size=(3, 4))])
+    compiled = pytensor.function([x], outputs, mode=JAX)
+    assert any(isinstance(node.op, ConcreteShapeArithmetic)
+               for node in compiled.maker.fgraph.apply_nodes)
+
+
+def test_scan_and_its_gradient(rng):
+    # The gradient of a scan allocates buffers of (steps + 1) rows and
+    # reshapes (steps * batch) rows: sizes computed from shapes.
+    x = pt.tensor3('x')
+    w = pt.matrix('w')
+    states, _ = pytensor.scan(lambda x_t, h: pt.tanh(x_t + h @ w),
+                              sequences=[x],
+                              outputs_info=[pt.zeros_like(x[0])])
+    cost = (states.reshape((-1,)) ** 2).sum() + states[-1].sum()
+    assert_same_under_jax([x, w], [states, *pytensor.grad(cost, [x, w])],
+                          [rng.normal(size=(5, 2, 3)),
+                           0.5 * rng.normal(size=(3, 3))])
+
+
+def test_float32_graphs_stay_float32(rng):
+    # With JAX's 64-bit types on, PyTensor's JAX sum accumulates in
+    # float64 and its alloc of a Python float gives float64: inside a scan
+    # the carried state would change type.
+    with pytensor.config.change_flags(floatX='float32'):
+        x = pt.tensor3('x')
+        states, _ = pytensor.scan(
+            lambda x_t, h: h + x_t.sum(axis=0, keepdims=True),
+            sequences=[x], outputs_info=[pt.zeros((1, x.shape[2]))])
+        outputs = [states, x.sum(), pt.alloc(np.float32(0), x.shape[0])]
+        values = pytensor.function([x], outputs, mode=JAX)(
+            rng.normal(size=(4, 2, 3)).astype('float32'))
+    assert [value.dtype for value in values] == ['float32'] * 3
