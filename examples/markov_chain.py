@@ -20,6 +20,12 @@ Run it with::
 
     python -m examples.markov_chain train chain.tar --num-batches 1000
     python -m examples.markov_chain sample chain.tar --steps 1000
+
+Blocks' 1000 training batches learn how often each state occurs; the
+transitions take longer (the previous state reaches the readout through
+small initial weights that must grow first): ``--num-batches 10000``
+comes close to the least cost and samples the chain's transition
+probabilities (figures in ``benchmarks/results.md``).
 """
 import argparse
 import sys
