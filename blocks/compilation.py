@@ -103,11 +103,15 @@ PyTensor's in what the user gets back (:class:`NumpyValuesJAXLinker`):
   another mode, checkpoints and parameter files all see NumPy values (the
   price is a copy from the device per call, nothing on a CPU next to a
   step, but a transfer on a GPU);
-- two warnings PyTensor gives while compiling are silenced: one for each
+- a warning PyTensor gives while compiling is silenced, one for each
   random stream (a function compiled with JAX draws from its own copy of
   the generator and leaves the shared generator as it was, which blocks'
-  noise and dropout streams are made for), one for each shape assertion
-  (JAX cannot run them; shapes that do not broadcast fail in XLA instead).
+  noise and dropout streams are made for);
+- assertions hold, which PyTensor's JAX backend skips: those on shapes
+  are checked when JAX traces the function, those on values (a cost's
+  class labels) when it runs, failing the call with a
+  :class:`jax.errors.JaxRuntimeError` that carries the message (see
+  :mod:`blocks.ops.jax`).
 
 The ops of :mod:`blocks.ops` run natively under it (:mod:`blocks.ops.jax`).
 Prefer ``'auto'`` on a CPU for small networks and for the many small
@@ -360,8 +364,6 @@ class NumpyValuesJAXLinker(JAXLinker):
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 'ignore', message='The RandomType SharedVariables')
-            warnings.filterwarnings(
-                'ignore', message='Skipping .* Op .* as JAX tracing')
             return super().fgraph_convert(*args, **kwargs)
 
     def jit_compile(self, fn):

@@ -237,6 +237,22 @@ def test_jax_mode_gives_numpy_values(compile_mode):
     numpy.testing.assert_allclose((2 * weights).eval(), 2 * trained)
 
 
+def test_jax_mode_checks_the_class_labels(compile_mode):
+    jax = pytest.importorskip('jax')
+    from blocks.bricks.cost import CategoricalCrossEntropy
+    config.compile_mode = 'jax'
+    y, y_hat = pt.lvector('y'), pt.matrix('y_hat')
+    cost = compile_function([y, y_hat], CategoricalCrossEntropy(
+        name='cost').apply(y, y_hat))
+    probabilities = numpy.full((2, 3), 1 / 3, dtype=y_hat.dtype)
+    numpy.testing.assert_allclose(cost([0, 2], probabilities), numpy.log(3),
+                                  rtol=1e-5)
+    for labels in ([0, 3], [-1, 0]):
+        with pytest.raises(jax.errors.JaxRuntimeError,
+                           match='/cost: class labels must lie in'):
+            cost(labels, probabilities)
+
+
 def test_jax_mode_draws_random_numbers_quietly(compile_mode):
     pytest.importorskip('jax')
     config.compile_mode = 'jax'

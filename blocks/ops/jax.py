@@ -29,6 +29,14 @@ and shapes included. The rewrite ``concrete_shape_arithmetic`` wraps each
 integer scalar computed only from shapes and constants in
 :class:`ConcreteShapeArithmetic`, whose JAX implementation computes it
 with NumPy while JAX traces the function, so that it stays a number.
+
+PyTensor's JAX backend skips assertions (``Assert``). Under blocks they
+hold: one on shapes is checked while JAX traces (it is shape arithmetic),
+one on values (the class labels of a cost lie in range) runs on the host
+through :func:`jax.debug.callback` when the function runs, and fails the
+call with a :class:`jax.errors.JaxRuntimeError` carrying the assertion's
+message (JAX turns an exception raised in a callback into one; the price
+is a transfer of the condition to the host per call).
 """
 import math
 
@@ -271,6 +279,22 @@ def _funcify_concrete_shape_arithmetic(op, node=None, **kwargs):
         results = [cell[0] for cell in storage]
         return results[0] if len(results) == 1 else results
     return shape_arithmetic
+
+
+@jax_funcify.register(CheckAndRaise)
+def _funcify_check_and_raise(op, node=None, **kwargs):
+    def check(*conditions):
+        if not all(np.all(condition) for condition in conditions):
+            raise op.exc_type(op.msg)
+
+    def check_and_raise(value, *conditions):
+        if any(isinstance(condition, jax.core.Tracer)
+               for condition in conditions):
+            jax.debug.callback(check, *conditions)
+        else:  # known while JAX traces (computed from shapes)
+            check(*conditions)
+        return value
+    return check_and_raise
 
 
 def conv2d(op, images, filters):

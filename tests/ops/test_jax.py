@@ -6,6 +6,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import get_mode
+from pytensor.raise_op import Assert
 
 from blocks.ops import batch_normalization_train, conv2d, pool_2d
 from blocks.ops.pool import MaxPoolGradGrad, PoolGrad
@@ -202,3 +203,13 @@ def test_float32_graphs_stay_float32(rng):
         values = pytensor.function([x], outputs, mode=JAX)(
             rng.normal(size=(4, 2, 3)).astype('float32'))
     assert [value.dtype for value in values] == ['float32'] * 3
+
+
+def test_shape_assertions_hold_when_jax_traces():
+    x, y = pt.vector('x'), pt.vector('y')
+    checked = Assert('x and y differ in length')(x, pt.eq(x.shape[0],
+                                                          y.shape[0]))
+    double = pytensor.function([x, y], 2 * checked, mode=JAX)
+    np.testing.assert_allclose(double(np.ones(2), np.ones(2)), [2, 2])
+    with pytest.raises(AssertionError, match='x and y differ in length'):
+        double(np.ones(2), np.ones(3))
