@@ -4,9 +4,13 @@ All three kernels use the same scheme: the batch is processed in chunks of
 images; each chunk is unfolded into a column matrix (``im2col``, shape
 ``(channels * kernel_rows * kernel_cols, chunk * out_rows * out_cols)``,
 at most ``COLUMN_BUDGET_BYTES``), and a single BLAS matrix product per chunk
-does the arithmetic (on as many threads as numpy's BLAS uses). The same
-compiled functions serve the Ops' ``perform`` (Python and C linkers) and
-the Numba linker, so every compile mode runs the same code.
+does the arithmetic. The unfolding and folding loops are Numba functions;
+the products are made by ``numpy.dot`` in Python, between them: ``np.dot``
+inside Numba calls SciPy's copy of OpenBLAS, a second BLAS with a thread
+pool of its own, whose threads and NumPy's then compete for the same cores
+(on two threads the step got slower than on one). The same functions serve
+the Ops' ``perform`` (Python and C linkers) and the Numba linker, so every
+compile mode runs the same code.
 
 Geometry arguments are always ``(stride_r, stride_c, pad_r, pad_c, dil_r,
 dil_c)``; the operation computed is a cross-correlation.
@@ -164,7 +168,6 @@ def _gather_chunk(g, n0, nb, buf):
                 bf[udst + o] = gf[usrc + o]
 
 
-@_jit
 def conv2d_forward(x, w, sr, sc, pr, pc, dr, dc, budget=COLUMN_BUDGET_BYTES):
     """Cross-correlate images (N, C, H, W) with filters (F, C, KH, KW)."""
     x = np.ascontiguousarray(x)
@@ -187,18 +190,19 @@ def conv2d_forward(x, w, sr, sc, pr, pc, dr, dc, budget=COLUMN_BUDGET_BYTES):
     out3 = out.reshape((batch, nf, opix))
     chunk = _chunk_size(nrows, opix, x.itemsize, batch, budget)
     buf = np.empty(nrows * chunk * opix, dtype=x.dtype)
+    rbuf = np.empty(chunk * opix * nf, dtype=x.dtype)
     for n0 in range(0, batch, chunk):
         nb = min(chunk, batch - n0)
         col = buf[:nrows * nb * opix].reshape((nrows, nb * opix))
         im2col(x, n0, nb, col, kr, kc, sr, sc, pr, pc, dr, dc, orows, ocols)
         # (chunk pixels, filters): OpenBLAS measured about twice as fast with
         # the long axis as rows of the result than as its columns.
-        res = np.dot(col.T, wmt)
+        res = np.dot(col.T, wmt,
+                     out=rbuf[:nb * opix * nf].reshape((nb * opix, nf)))
         _scatter_chunk(res, out3, n0, nb)
     return out
 
 
-@_jit
 def conv2d_grad_weights(x, g, kr, kc, sr, sc, pr, pc, dr, dc,
                         budget=COLUMN_BUDGET_BYTES):
     """Gradient of the cross-correlation with respect to the filters."""
@@ -214,26 +218,28 @@ def conv2d_grad_weights(x, g, kr, kc, sr, sc, pr, pc, dr, dc,
             "the input and filter size")
     opix = orows * ocols
     nrows = channels * kr * kc
-    # Accumulated transposed: col @ gcol.T measured faster in OpenBLAS than
-    # gcol @ col.T (the long summed axis is the columns of both).
-    dwt = np.zeros((nrows, nf), dtype=x.dtype)
     if batch == 0 or opix == 0 or nf == 0 or nrows == 0:
         return np.zeros((nf, channels, kr, kc), dtype=x.dtype)
     g3 = g.reshape((batch, nf, opix))
     chunk = _chunk_size(nrows, opix, x.itemsize, batch, budget)
     buf = np.empty(nrows * chunk * opix, dtype=x.dtype)
     gbuf = np.empty(nf * chunk * opix, dtype=x.dtype)
+    # Accumulated transposed: col @ gcol.T measured faster in OpenBLAS than
+    # gcol @ col.T (the long summed axis is the columns of both).
+    dwt = None
     for n0 in range(0, batch, chunk):
         nb = min(chunk, batch - n0)
         col = buf[:nrows * nb * opix].reshape((nrows, nb * opix))
         gcol = gbuf[:nf * nb * opix].reshape((nf, nb * opix))
         im2col(x, n0, nb, col, kr, kc, sr, sc, pr, pc, dr, dc, orows, ocols)
         _gather_chunk(g3, n0, nb, gcol)
-        dwt += np.dot(col, gcol.T)
+        if dwt is None:
+            dwt = np.dot(col, gcol.T)
+        else:
+            dwt += np.dot(col, gcol.T)
     return np.ascontiguousarray(dwt.T).reshape((nf, channels, kr, kc))
 
 
-@_jit
 def conv2d_grad_inputs(w, g, rows, cols, sr, sc, pr, pc, dr, dc,
                        budget=COLUMN_BUDGET_BYTES):
     """Gradient of the cross-correlation with respect to the images."""
@@ -256,10 +262,12 @@ def conv2d_grad_inputs(w, g, rows, cols, sr, sc, pr, pc, dr, dc,
     g3 = g.reshape((batch, nf, opix))
     chunk = _chunk_size(nrows, opix, w.itemsize, batch, budget)
     gbuf = np.empty(nf * chunk * opix, dtype=w.dtype)
+    cbuf = np.empty(nrows * chunk * opix, dtype=w.dtype)
     for n0 in range(0, batch, chunk):
         nb = min(chunk, batch - n0)
         gcol = gbuf[:nf * nb * opix].reshape((nf, nb * opix))
         _gather_chunk(g3, n0, nb, gcol)
-        col = np.dot(wt, gcol)
+        col = np.dot(wt, gcol,
+                     out=cbuf[:nrows * nb * opix].reshape((nrows, nb * opix)))
         col2im(col, dx, n0, nb, kr, kc, sr, sc, pr, pc, dr, dc, orows, ocols)
     return dx
