@@ -1,9 +1,15 @@
 """Run the benchmark suite: ``python -m benchmarks [--quick] [--only NAME
-...] [--threads N]``.
+...] [--threads N ...] [--peers NAME ...]``.
 
 Every benchmark compares blocks with PyTorch CPU eager (``pip install
 torch==2.13.0``) on the same model, float32, batch, data and thread count,
-in the same run, interleaved, median of several repeats. Writes
+in the same run, interleaved, median of several repeats; the training and
+inference benchmarks also with ``torch.compile`` and JAX + Flax
+(:mod:`benchmarks.peers`; the ``bench`` extra), from the same initial
+weights, their first losses side by side. Each thread setting (``--threads``:
+1 and the machine's CPUs by default) runs in a process of its own, one
+after the other; the benchmarks that set their threads themselves or do
+not depend on them (``ONCE``) run in the first only. Writes
 ``benchmarks/results.json`` (all measurements and the machine's facts),
 ``benchmarks/results.md`` (the table of targets) and
 ``docs/benchmarks_table.rst`` (the same table for the documentation).
@@ -19,21 +25,28 @@ Benchmarks (``--only`` names):
 ``compile_modes`` compile and step time under several PyTensor modes;
 ``lstm``          6: an LSTM layer's training step against ``nn.LSTM`` and
                   an ``nn.LSTMCell`` loop, its compile time, a 4-layer
-                  RecurrentStack's, and the scan overhead per step.
+                  RecurrentStack's, and the scan overhead per step;
+``cold_compile``  the first training step of 1b's model on an empty
+                  compile cache, and warm, against the Flax peer's.
 
-BLAS and PyTorch use ``--threads`` threads (1 by default: the machine this
-was written on has two cores shared with other jobs, where a second BLAS
-thread makes small steps slower and the numbers erratic).
+In a thread setting, BLAS, PyTorch and XLA use that many threads (the
+process is bound to as many CPUs, XLA sizing its pool by them).
 """
 import argparse
 import datetime
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
+from benchmarks.peers import COMPILED, EAGER, FLAX, PEERS
+
 NAMES = ('mlp_training', 'compile_time', 'lenet_bricks', 'lenet',
-         'inference', 'compile_modes', 'lstm')
+         'inference', 'compile_modes', 'lstm', 'cold_compile')
+#: Run in the first thread setting only.
+ONCE = ('compile_time', 'compile_modes', 'lstm', 'cold_compile')
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -46,8 +59,14 @@ def parse_args(argv=None):
                              'measurement (under 10 minutes)')
     parser.add_argument('--only', nargs='+', choices=NAMES, metavar='NAME',
                         help='run only these benchmarks: ' + ', '.join(NAMES))
-    parser.add_argument('--threads', type=int, default=1,
-                        help='BLAS and PyTorch threads (default 1)')
+    parser.add_argument('--threads', type=int, nargs='+',
+                        default=[1, len(os.sched_getaffinity(0))],
+                        help='thread settings, each in its own process '
+                             "(default: 1 and the process's CPUs)")
+    parser.add_argument('--peers', nargs='*', default=list(PEERS),
+                        choices=PEERS, help='peers beside blocks (default: '
+                        'all those installed)')
+    parser.add_argument('--setting-output', help=argparse.SUPPRESS)
     parser.add_argument('--depths', nargs='+', type=int, default=None,
                         help='depths of the compile-time benchmark')
     parser.add_argument('--output-dir', default=HERE,
@@ -61,23 +80,23 @@ def parse_args(argv=None):
 def run_benchmark(name, args):
     if name == 'mlp_training':
         from benchmarks import mlp_training
-        return mlp_training.run(args.quick)
+        return mlp_training.run(args.quick, peers=args.peers)
     if name == 'compile_time':
         from benchmarks import compile_time
         depths = tuple(args.depths or compile_time.DEPTHS)
         return compile_time.run(args.quick, depths)
     if name == 'lenet_bricks':
         from benchmarks import lenet_bricks
-        return lenet_bricks.run(args.quick)
+        return lenet_bricks.run(args.quick, peers=args.peers)
     if name == 'lenet':
         from benchmarks import lenet
-        return lenet.run(quick=args.quick, threads=args.threads)
+        return lenet.run(quick=args.quick, threads=args.threads[0])
     if name == 'inference':
         from benchmarks import inference
-        return inference.run(args.quick)
+        return inference.run(args.quick, peers=args.peers)
     if name == 'compile_modes':
         from benchmarks import compile_modes
-        argv = ['--threads', str(args.threads)]
+        argv = ['--threads', str(args.threads[0])]
         argv += (['--modes', 'auto,cvm-noinplace', '--models', '10,25']
                  if args.quick else ['--quick'])
         results = compile_modes.main(argv)
@@ -86,6 +105,11 @@ def run_benchmark(name, args):
     if name == 'lstm':
         from benchmarks import lstm
         return lstm.run(args.quick)
+    if name == 'cold_compile':
+        from benchmarks import cold_compile
+        workers = [worker for worker in cold_compile.WORKERS
+                   if worker != 'flax' or FLAX in args.peers]
+        return cold_compile.run(workers=workers)
     raise ValueError(name)
 
 
@@ -235,6 +259,92 @@ def lstm_rows(r):
     return rows
 
 
+PEER_COLUMNS = (('workload', 'workload'), ('threads', 'threads'),
+                ('blocks', 'blocks'), (EAGER, 'PyTorch eager'),
+                (COMPILED, 'torch.compile'), (FLAX, 'JAX + Flax'),
+                ('ratio', 'blocks / fastest peer'),
+                ('losses', 'first losses'))
+PEER_WORKLOADS = (
+    ('mlp_training', 'mnist_bn', 'BN-MLP 784-100-10, batch 50, train step'),
+    ('mlp_training', 'wide_bn',
+     'BN-MLP 784-1000x3-10, batch 100, train step'),
+    ('lenet_bricks', None, 'LeNet + spatial BN, batch 100, train step'),
+    ('inference', 'batch_1', 'BN-MLP 784-1000x3-10 inference, batch 1'),
+    ('inference', 'batch_1000',
+     'BN-MLP 784-1000x3-10 inference, batch 1000'),
+)
+
+
+def _ms(seconds):
+    if seconds is None:
+        return '-'
+    return '{:.{}f} ms'.format(1e3 * seconds, 2 if seconds < 0.01 else 1)
+
+
+def _losses(losses):
+    """'agree' with the largest relative difference of the first losses,
+    or the losses themselves when they differ beyond float32 rounding."""
+    values = [value for value in (losses or {}).values() if value is not None]
+    if len(values) < 2:
+        return '-'
+    spread = (max(values) - min(values)) / max(abs(max(values)), 1e-30)
+    if spread < 1e-5:
+        return 'agree ({:.0e})'.format(spread)
+    return ', '.join('{} {:.6g}'.format(key, value)
+                     for key, value in losses.items())
+
+
+def peer_rows(settings):
+    """A row per workload and thread setting: blocks' and each peer's
+    time, blocks over the fastest peer, the first losses."""
+    rows = []
+    for setting in settings:
+        benchmarks = setting['benchmarks']
+        for name, key, label in PEER_WORKLOADS:
+            entry = benchmarks.get(name, {})
+            entry = entry.get(key, {}) if key else entry
+            if 'peers' not in entry:
+                continue
+            comparison = entry['peers']
+            seconds = comparison['seconds']
+            ratio = comparison['ratio_to_fastest']
+            row = {'workload': label, 'threads': setting['threads'],
+                   'blocks': _ms(seconds['blocks']),
+                   'ratio': '-' if ratio is None else '{:.2f} ({})'.format(
+                       ratio, comparison['fastest_peer']),
+                   'losses': _losses(entry.get('first_losses'))}
+            for peer in PEERS:
+                row[peer] = _ms(seconds.get(peer))
+            rows.append(row)
+        rows += cold_compile_rows(benchmarks.get('cold_compile'))
+    return rows
+
+
+def cold_compile_rows(result):
+    """The first-step rows: blocks cold and warm against the Flax peer."""
+    if not result or 'error' in result:
+        return []
+    rows = []
+    flax = [r['seconds'] for r in result.get('flax', []) if 'error' not in r]
+    for worker, label in (('blocks-cold', 'first training step of the '
+                           'wide BN-MLP, empty compile cache'),
+                          ('blocks-python', "same, 'auto-python' mode"),
+                          ('blocks-warm', 'same, compile cache warm')):
+        runs = [r for r in result.get(worker, []) if 'error' not in r]
+        if not runs:
+            continue
+        blocks = min(r['seconds'] for r in runs)
+        row = {'workload': '{} ({} C modules compiled)'.format(
+                   label, runs[0]['modules_compiled']),
+               'threads': '-', 'blocks': '{:.1f} s'.format(blocks),
+               EAGER: '-', COMPILED: '-', 'losses': '-',
+               FLAX: '{:.1f} s'.format(min(flax)) if flax else '-',
+               'ratio': '{:.2f} ({})'.format(blocks / min(flax), FLAX)
+               if flax else '-'}
+        rows.append(row)
+    return rows
+
+
 COLUMNS = (('benchmark', 'benchmark'), ('blocks', 'blocks'),
            ('torch', 'PyTorch eager'), ('ratio', 'ratio'),
            ('target', 'target'), ('met', 'met'))
@@ -253,8 +363,11 @@ def machine_lines(report):
         .format(machine['cpu'], machine['logical_cpus'],
                 machine['usable_cpus'],
                 ' '.join(str(x) for x in machine['load_average'])),
-        'Threads: {} for BLAS and PyTorch; OPENBLAS_CORETYPE={}'.format(
-            report['threads'],
+        'Threads: {} for BLAS, PyTorch and XLA (load average {} at the '
+        'start of each setting); OPENBLAS_CORETYPE={}'.format(
+            ' and '.join(str(s['threads']) for s in report['settings']),
+            ', '.join('{:.1f}'.format(s['load_average'][0])
+                      for s in report['settings']),
             machine['environment'].get('OPENBLAS_CORETYPE')),
         'Versions: Python {}, NumPy {}, PyTensor {}, PyTorch {}'.format(
             machine['python'], machine['numpy'], machine['pytensor'],
@@ -285,14 +398,20 @@ def kept_notes(path):
     return '' if start < 0 else text[start:]
 
 
-def markdown(report):
-    rows = report['targets']
-    lines = ['| ' + ' | '.join(title for _, title in COLUMNS) + ' |',
-             '|' + '---|' * len(COLUMNS)]
+def _markdown_table(rows, columns):
+    lines = ['| ' + ' | '.join(title for _, title in columns) + ' |',
+             '|' + '---|' * len(columns)]
     for row in rows:
-        lines.append('| ' + ' | '.join(str(row[key]) for key, _ in COLUMNS)
+        lines.append('| ' + ' | '.join(str(row[key]) for key, _ in columns)
                      + ' |')
-    lines.append('')
+    return lines + ['']
+
+
+def markdown(report):
+    lines = []
+    if report.get('peer_rows'):
+        lines += _markdown_table(report['peer_rows'], PEER_COLUMNS)
+    lines += _markdown_table(report['targets'], COLUMNS)
     lines += ['- ' + line for line in machine_lines(report)]
     return '\n'.join(lines) + '\n'
 
@@ -303,58 +422,141 @@ def _rst_cell(text):
     return str(text).replace('*', r'\*').replace('|', r'\|')
 
 
+def _rst_table(rows, columns):
+    lines = ['.. list-table::', '   :header-rows: 1', '']
+    for i, (_, title) in enumerate(columns):
+        lines.append(('   * - ' if i == 0 else '     - ') + title)
+    for row in rows:
+        for i, (key, _) in enumerate(columns):
+            lines.append(('   * - ' if i == 0 else '     - ')
+                         + _rst_cell(row[key]))
+    return lines + ['']
+
+
 def rst(report):
     lines = ['.. Generated by ``python -m benchmarks``; do not edit.', '',
              'Ratios compare blocks with PyTorch measured side by side in '
              'the same run (speed-up: PyTorch time / blocks time, above 1 '
              'when blocks is faster; time ratio: blocks time / PyTorch '
-             'time).', '',
-             '.. list-table::', '   :header-rows: 1', '']
-    for i, (_, title) in enumerate(COLUMNS):
-        lines.append(('   * - ' if i == 0 else '     - ') + title)
-    for row in report['targets']:
-        for i, (key, _) in enumerate(COLUMNS):
-            lines.append(('   * - ' if i == 0 else '     - ')
-                         + _rst_cell(row[key]))
-    lines.append('')
+             'time).', '']
+    if report.get('peer_rows'):
+        lines += ['Against every peer, at each thread setting (blocks / '
+                  'fastest peer: below 1 when blocks is the fastest):', '']
+        lines += _rst_table(report['peer_rows'], PEER_COLUMNS)
+        lines += ['The targets, at {} thread(s):'.format(
+            report['settings'][0]['threads']), '']
+    lines += _rst_table(report['targets'], COLUMNS)
     lines += ['* ' + _rst_cell(line) for line in machine_lines(report)]
     lines.append('')
     return '\n'.join(lines)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    # Before NumPy is imported: BLAS reads these when it loads.
+def run_setting(args):
+    """Run the benchmarks of one thread setting in this process; returns
+    {'threads', 'load_average', 'seconds', 'benchmarks'}."""
+    threads = args.threads[0]
+    # Before NumPy is imported: BLAS reads these when it loads; XLA sizes
+    # its thread pool by the CPUs the process may use.
     from benchmarks.timing import set_thread_environment
-    set_thread_environment(args.threads)
+    set_thread_environment(threads)
+    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     from benchmarks.timing import limit_threads, use_float32, import_torch
     use_float32()
-    limiter = limit_threads(args.threads)  # noqa: F841 (kept alive)
-    from benchmarks.machine import facts
-    names = args.only or [name for name in NAMES
-                          if not (args.quick and name == 'compile_modes')]
+    limiter = limit_threads(threads)  # noqa: F841 (kept alive)
     if import_torch() is None:
         sys.exit('PyTorch is needed for the comparisons: '
                  'pip install torch==2.13.0')
+    names = args.only or [name for name in NAMES
+                          if not (args.quick and name == 'compile_modes')]
+    setting = {'threads': threads, 'load_average': list(os.getloadavg()),
+               'benchmarks': {}}
+    start = time.perf_counter()
+    for name in names:
+        print('== {} ({} thread(s)) =='.format(name, threads), flush=True)
+        began = time.perf_counter()
+        try:
+            setting['benchmarks'][name] = run_benchmark(name, args)
+        except Exception as error:  # one failure should not lose the rest
+            setting['benchmarks'][name] = {'error': repr(error)}
+            print('{} failed: {!r}'.format(name, error), flush=True)
+        print('({} took {:.0f} s)'.format(name, time.perf_counter() - began),
+              flush=True)
+    setting['seconds'] = time.perf_counter() - start
+    return setting
+
+
+def run_settings(args, argv):
+    """Each thread setting of `args` in a process of its own (the
+    benchmarks of ONCE in the first only); returns their results."""
+    settings = []
+    for index, threads in enumerate(args.threads):
+        names = args.only or [name for name in NAMES
+                              if not (args.quick and name == 'compile_modes')]
+        if index:
+            names = [name for name in names if name not in ONCE]
+        if not names:
+            continue
+        with tempfile.TemporaryDirectory() as directory:
+            output = os.path.join(directory, 'setting.json')
+            command = [sys.executable, '-m', 'benchmarks', '--threads',
+                       str(threads), '--only', *names, '--peers',
+                       *args.peers, '--setting-output', output]
+            if args.quick:
+                command.append('--quick')
+            if args.depths:
+                command += ['--depths', *map(str, args.depths)]
+            subprocess.run(command, check=True, cwd=ROOT)
+            with open(output) as file:
+                settings.append(json.load(file))
+    return settings
+
+
+def kept_settings(settings, path):
+    """`settings` with, for each thread setting, the benchmarks of the
+    previous report at `path` that this run did not run (marked with the
+    date of that report), so that runs of a few benchmarks each (``--only``,
+    to keep each run short) add up to the whole table."""
+    try:
+        with open(path) as file:
+            previous = json.load(file)
+    except (FileNotFoundError, ValueError):
+        return settings
+    by_threads = {setting['threads']: setting for setting in settings}
+    for old in previous.get('settings', []):
+        setting = by_threads.get(old['threads'])
+        if setting is None:
+            setting = by_threads[old['threads']] = dict(old, benchmarks={})
+            settings.append(setting)
+        for name, result in old['benchmarks'].items():
+            if name not in setting['benchmarks'] and 'error' not in result:
+                result.setdefault('run', previous.get('created'))
+                setting['benchmarks'][name] = result
+    return sorted(settings, key=lambda setting: setting['threads'])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.setting_output:
+        setting = run_setting(args)
+        with open(args.setting_output, 'w') as file:
+            json.dump(setting, file, default=str)
+        return setting
+    from benchmarks.machine import facts
     start = time.perf_counter()
     report = {'created': datetime.datetime.now().isoformat(
                   timespec='seconds'),
               'quick': args.quick, 'threads': args.threads,
-              'machine': facts(), 'benchmarks': {}}
-    for name in names:
-        print('== {} =='.format(name), flush=True)
-        began = time.perf_counter()
-        try:
-            report['benchmarks'][name] = run_benchmark(name, args)
-        except Exception as error:  # one failure should not lose the rest
-            report['benchmarks'][name] = {'error': repr(error)}
-            print('{} failed: {!r}'.format(name, error), flush=True)
-        print('({} took {:.0f} s)'.format(name, time.perf_counter() - began),
-              flush=True)
+              'machine': facts()}
+    report['settings'] = kept_settings(
+        run_settings(args, argv),
+        os.path.join(args.output_dir, 'results.json'))
     report['seconds'] = time.perf_counter() - start
+    # The first setting's results, as before thread settings existed.
+    report['benchmarks'] = report['settings'][0]['benchmarks']
     ok = {name: value for name, value in report['benchmarks'].items()
           if 'error' not in value}
     report['targets'] = target_rows(ok)
+    report['peer_rows'] = peer_rows(report['settings'])
     os.makedirs(args.output_dir, exist_ok=True)
     with open(os.path.join(args.output_dir, 'results.json'), 'w') as file:
         json.dump(report, file, indent=1, default=str)

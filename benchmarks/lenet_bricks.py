@@ -27,6 +27,10 @@ import argparse
 import json
 import time
 
+from benchmarks.peers import (COMPILED, EAGER, FLAX, PEERS, available,
+                              comparison, first_calls, flax_peers,
+                              torch_compiled)
+
 LEARNING_RATE = 0.01
 
 
@@ -114,37 +118,54 @@ def build_torch(convolutions, dense):
         loss = loss_function(net(x), y)
         loss.backward()
         optimizer.step()
+        return loss
     return net, step
 
 
-def run(quick=False, batch=100, verbose=True):
+def run(quick=False, batch=100, verbose=True, peers=PEERS):
     """Benchmark 3; returns a dict of results."""
     import numpy
     import torch
 
     from benchmarks.timing import interleave, median, time_calls
+    peers = available(peers)
     rng = numpy.random.RandomState(1)
     images = rng.uniform(size=(batch, 1, 28, 28)).astype('float32')
     targets = rng.randint(0, 10, batch).astype('int32')
     convolutions, dense, algorithm = build_blocks()
     net, torch_step = build_torch(convolutions, dense)
-    start = time.perf_counter()
-    algorithm.initialize()
-    compile_seconds = time.perf_counter() - start
     fixed = {'images': images, 'targets': targets}
     fixed_torch = (torch.from_numpy(images),
                    torch.from_numpy(targets.astype('int64')))
+    # The peers, from the same initial weights (before blocks' first step).
+    steps_of_peers = {}
+    if COMPILED in peers:
+        compiled = torch_compiled(build_torch(convolutions, dense)[1])
+        steps_of_peers[COMPILED] = lambda: compiled(*fixed_torch)
+    if FLAX in peers:
+        flax = flax_peers().lenet_peer(convolutions, dense, images,
+                                       LEARNING_RATE)
+        steps_of_peers[FLAX] = lambda: flax.step(images, targets)
+    algorithm.add_outputs([algorithm.cost])
+    start = time.perf_counter()
+    algorithm.initialize()
+    compile_seconds = time.perf_counter() - start
     algorithm.process_batch(fixed)
-    torch_step(*fixed_torch)
+    first = first_calls(steps_of_peers)
+    first['blocks'] = (float(algorithm.output_values[0]), compile_seconds)
+    first[EAGER] = (float(torch_step(*fixed_torch).detach()), None)
     difference = float(numpy.abs(
         dense.linear_transformations[-1].W.get_value()
         - net[-2].weight.detach().numpy().T).max())
     rounds, steps = (5, 3) if quick else (9, 5)
-    times = interleave({
+    contenders = {
         'blocks': lambda: time_calls(lambda: algorithm.process_batch(fixed),
                                      steps),
         'torch': lambda: time_calls(lambda: torch_step(*fixed_torch), steps),
-    }, rounds)
+    }
+    for peer, step in steps_of_peers.items():
+        contenders[peer] = lambda step=step: time_calls(step, steps)
+    times = interleave(contenders, rounds)
     result = {'batch': batch, 'rounds': rounds, 'steps_per_round': steps,
               'compile_seconds': compile_seconds,
               'blocks_step_seconds': median(times['blocks']),
@@ -152,12 +173,26 @@ def run(quick=False, batch=100, verbose=True):
               'first_step_max_weight_difference': difference}
     result['step_time_ratio'] = (result['blocks_step_seconds']
                                  / result['torch_step_seconds'])
+    result['first_losses'] = {key: value[0] for key, value in first.items()}
+    result['peers_first_call_seconds'] = {
+        key: value[1] for key, value in first.items() if key in PEERS}
+    seconds = {'blocks': result['blocks_step_seconds'],
+               EAGER: result['torch_step_seconds']}
+    seconds.update({peer: median(times[peer]) for peer in steps_of_peers})
+    result['peers'] = comparison(seconds)
     if verbose:
         print('LeNet+SBN (bricks), batch {}: blocks {:.1f} ms, torch {:.1f} '
               'ms, ratio {:.2f} (first-step weight difference {:.1e})'.format(
                   batch, 1e3 * result['blocks_step_seconds'],
                   1e3 * result['torch_step_seconds'],
                   result['step_time_ratio'], difference), flush=True)
+        print('  steps: ' + ', '.join(
+            '{} {:.1f} ms'.format(key, 1e3 * value)
+            for key, value in seconds.items())
+            + '; first losses ' + ', '.join(
+                '{} {:.6f}'.format(key, value)
+                for key, value in result['first_losses'].items()),
+            flush=True)
     return result
 
 
@@ -166,13 +201,15 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--batch', type=int, default=100)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--peers', nargs='*', default=list(PEERS),
+                        choices=PEERS)
     args = parser.parse_args(argv)
     from benchmarks.timing import (set_thread_environment, limit_threads,
                                    use_float32)
     set_thread_environment(args.threads)
     use_float32()
     limiter = limit_threads(args.threads)  # noqa: F841
-    result = run(args.quick, args.batch)
+    result = run(args.quick, args.batch, peers=args.peers)
     print(json.dumps(result, indent=1))
     return result
 

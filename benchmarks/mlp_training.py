@@ -45,6 +45,10 @@ Run ``python -m benchmarks.mlp_training [--quick] [--threads N]``.
 import argparse
 import json
 
+from benchmarks.peers import (COMPILED, EAGER, FLAX, PEERS, available,
+                              comparison, first_calls, flax_peers,
+                              torch_compiled)
+
 MODELS = {
     'mnist_bn': dict(dims=[784, 100, 10], activation='tanh', batch=50,
                      learning_rate=0.1),
@@ -155,7 +159,7 @@ def training_flops(dims, batch):
     return 2 * forward + input_gradients
 
 
-def run_model(name, quick=False, verbose=True):
+def run_model(name, quick=False, verbose=True, peers=PEERS):
     """Benchmark one model of MODELS; returns a dict of results."""
     import time
 
@@ -165,6 +169,7 @@ def run_model(name, quick=False, verbose=True):
     from blocks.data.datasets import IndexableDataset
 
     from benchmarks.timing import interleave, median, time_calls
+    peers = available(peers)
     spec = MODELS[name]
     dims, batch = spec['dims'], spec['batch']
     features, targets = make_data(dims[0], dims[-1])
@@ -172,16 +177,21 @@ def run_model(name, quick=False, verbose=True):
                                   spec['learning_rate'])
     net, torch_step = build_torch(mlp, spec['activation'],
                                   spec['learning_rate'])
+    fixed = {'features': features[:batch], 'targets': targets[:batch]}
+    fixed_torch = (torch.from_numpy(features[:batch]),
+                   torch.from_numpy(targets[:batch].astype('int64')))
+    # The peers, from the same initial weights (before blocks' first step).
+    steps_of_peers = peer_steps(mlp, spec, fixed, fixed_torch, peers)
+    algorithm.add_outputs([algorithm.cost])
     start = time.perf_counter()
     algorithm.initialize()
     compile_seconds = time.perf_counter() - start
 
-    # Same first step on both sides, from the same weights.
-    fixed = {'features': features[:batch], 'targets': targets[:batch]}
-    fixed_torch = (torch.from_numpy(features[:batch]),
-                   torch.from_numpy(targets[:batch].astype('int64')))
+    # Same first step on every side, from the same weights.
     algorithm.process_batch(fixed)
-    torch_step(*fixed_torch)
+    first = first_calls(steps_of_peers)
+    first['blocks'] = (float(algorithm.output_values[0]), compile_seconds)
+    first[EAGER] = (float(torch_step(*fixed_torch).detach()), None)
     first_weights = mlp.linear_transformations[0].W.get_value()
     difference = float(numpy.abs(
         first_weights - net[0].weight.detach().numpy().T).max())
@@ -206,14 +216,17 @@ def run_model(name, quick=False, verbose=True):
     blocks_loop(batches)  # warm-up (first epoch iterator, caches)
     torch_loop(batches)
     steps = 20 if quick else 50
-    times = interleave({
+    contenders = {
         'blocks_loop': lambda: blocks_loop(batches),
         'torch_loop': lambda: torch_loop(batches),
         'blocks_step': lambda: time_calls(
             lambda: algorithm.process_batch(fixed), steps),
         'torch_step': lambda: time_calls(
             lambda: torch_step(*fixed_torch), steps),
-    }, rounds)
+    }
+    for peer, step in steps_of_peers.items():
+        contenders[peer] = lambda step=step: time_calls(step, steps)
+    times = interleave(contenders, rounds)
     result = {'model': name, 'dims': dims, 'batch': batch,
               'activation': spec['activation'],
               'learning_rate': spec['learning_rate'],
@@ -237,6 +250,13 @@ def run_model(name, quick=False, verbose=True):
         result['torch_loop_seconds_per_batch']
         - result['torch_step_seconds'])
     result['flops_per_step'] = training_flops(dims, batch)
+    result['first_losses'] = {key: value[0] for key, value in first.items()}
+    result['peers_first_call_seconds'] = {
+        key: value[1] for key, value in first.items() if key in PEERS}
+    seconds = {'blocks': result['blocks_step_seconds'],
+               EAGER: result['torch_step_seconds']}
+    seconds.update({peer: median(times[peer]) for peer in steps_of_peers})
+    result['peers'] = comparison(seconds)
     if verbose:
         print('{}: blocks {:.0f} ex/s (loop {:.2f} ms/batch, step {:.2f} ms)'
               ', torch {:.0f} ex/s (loop {:.2f} ms, step {:.2f} ms), '
@@ -250,7 +270,30 @@ def run_model(name, quick=False, verbose=True):
                   1e3 * result['torch_step_seconds'],
                   result['throughput_ratio'], result['step_ratio'],
                   difference), flush=True)
+        print('  steps: ' + ', '.join(
+            '{} {:.2f} ms'.format(key, 1e3 * value)
+            for key, value in seconds.items())
+            + '; first losses ' + ', '.join(
+                '{} {:.6f}'.format(key, value)
+                for key, value in result['first_losses'].items()),
+            flush=True)
     return result
+
+
+def peer_steps(mlp, spec, fixed, fixed_torch, peers):
+    """name -> one-step callable of each peer but PyTorch eager, built
+    from the bricks' current weights."""
+    steps = {}
+    if COMPILED in peers:
+        _, step = build_torch(mlp, spec['activation'], spec['learning_rate'])
+        compiled = torch_compiled(step)
+        steps[COMPILED] = lambda: compiled(*fixed_torch)
+    if FLAX in peers:
+        peer = flax_peers().mlp_peer(mlp, spec['activation'],
+                                     spec['learning_rate'],
+                                     fixed['features'])
+        steps[FLAX] = lambda: peer.step(fixed['features'], fixed['targets'])
+    return steps
 
 
 def efficiency(wide_result, gemm_flops):
@@ -270,13 +313,13 @@ def efficiency(wide_result, gemm_flops):
     return result
 
 
-def run(quick=False, models=tuple(MODELS), verbose=True):
+def run(quick=False, models=tuple(MODELS), verbose=True, peers=PEERS):
     """Benchmarks 1a, 1b and 4; returns {'mnist_bn': ..., 'wide_bn': ...,
     'efficiency': ...}."""
     from benchmarks.timing import gemm_peak
     results = {}
     for name in models:
-        results[name] = run_model(name, quick, verbose)
+        results[name] = run_model(name, quick, verbose, peers)
     if 'wide_bn' in results:
         results['efficiency'] = efficiency(results['wide_bn'], gemm_peak())
         if verbose:
@@ -292,6 +335,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--peers', nargs='*', default=list(PEERS),
+                        choices=PEERS)
     parser.add_argument('--models', nargs='+', default=list(MODELS),
                         choices=list(MODELS))
     args = parser.parse_args(argv)
@@ -300,7 +345,7 @@ def main(argv=None):
     set_thread_environment(args.threads)
     use_float32()
     limiter = limit_threads(args.threads)  # noqa: F841 (kept alive)
-    results = run(args.quick, tuple(args.models))
+    results = run(args.quick, tuple(args.models), peers=args.peers)
     print(json.dumps(results, indent=1))
     return results
 

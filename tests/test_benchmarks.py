@@ -20,7 +20,8 @@ def test_runner_writes_results(tmp_path):
     notes = NOTES_MARKER + '\n\n## Measured by hand\n'
     (tmp_path / 'results.md').write_text('| an old table |\n\n' + notes)
     subprocess.run([sys.executable, '-m', 'benchmarks', '--quick', '--only',
-                    'lenet_bricks', '--output-dir', str(tmp_path), '--docs',
+                    'lenet_bricks', '--threads', '1', '--peers',
+                    'torch eager', '--output-dir', str(tmp_path), '--docs',
                     str(docs)], cwd=ROOT, check=True, capture_output=True,
                    timeout=600)
     saved = json.loads((tmp_path / 'results.json').read_text())
@@ -61,3 +62,23 @@ def test_lstm_rows_judge_each_target():
     assert rows[scan][0] == '50 us, 600 us'
     assert rows[compile_][1:] == ('-', '-', '< 5 s', True)
     assert rows[stack][0] == 'ImportError()'
+
+
+def test_peer_rows_name_the_fastest_peer_and_compare_first_losses():
+    from benchmarks.__main__ import peer_rows
+    from benchmarks.peers import comparison
+    step = {'peers': comparison({'blocks': 0.003, 'torch eager': 0.004,
+                                 'torch.compile': 0.002}),
+            'first_losses': {'blocks': 2.3, 'torch eager': 2.3000001}}
+    settings = [{'threads': 2, 'benchmarks': {
+        'mlp_training': {'wide_bn': step},
+        'cold_compile': {'blocks-cold': [{'seconds': 6.0,
+                                          'modules_compiled': 3}],
+                         'flax': [{'seconds': 2.0}]}}}]
+    wide, cold = peer_rows(settings)
+    assert wide['threads'] == 2 and wide['blocks'] == '3.00 ms'
+    assert wide['ratio'] == '1.50 (torch.compile)'
+    assert wide['losses'].startswith('agree')
+    assert cold['ratio'] == '3.00 (jax+flax)'
+    step['first_losses']['torch eager'] = 2.4
+    assert 'torch eager 2.4' in peer_rows(settings)[0]['losses']
