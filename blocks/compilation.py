@@ -136,6 +136,7 @@ convolutional networks on a CPU (see ``docs/gpu.rst``).
 """
 import warnings
 from copy import copy
+from functools import partial
 
 import numpy
 import pytensor
@@ -435,22 +436,50 @@ class DataParallelJAXLinker(NumpyValuesJAXLinker):
     uses global statistics (synchronized BN). The numbers are those of
     one device, up to the order of floating-point sums.
 
+    With ``batch_statistics='per_device'`` the fused batch normalization
+    (:func:`~blocks.ops.batch_normalization_train`, what the BN bricks use in
+    training mode when ``conserve_memory`` is on, their default) instead
+    normalizes each device's shard of the batch with the shard's own
+    statistics ("ghost" batch normalization, as without synchronized BN),
+    and gives the population updates the average of the shards'
+    statistics. The numbers depend on the number of devices but not on
+    where the shards run: one device with a linker of four gives those
+    of four devices.
+
     Parameters
     ----------
     devices : list of :class:`jax.Device`, optional
         All of JAX's devices by default (``jax.devices()``).
+    batch_statistics : {'global', 'per_device'}, optional
+        The statistics of batch normalization in training mode.
 
     """
 
-    def __init__(self, devices=None, *args, **kwargs):
+    def __init__(self, devices=None, batch_statistics='global', *args,
+                 **kwargs):
+        if batch_statistics not in BATCH_STATISTICS:
+            raise ValueError('batch_statistics must be one of {}, got {!r}'
+                             .format(', '.join(map(repr, BATCH_STATISTICS)),
+                                     batch_statistics))
         self.devices = devices
+        self.batch_statistics = batch_statistics
         super().__init__(*args, **kwargs)
+
+    def _devices(self):
+        import jax
+        return list(self.devices or jax.devices())
+
+    def fgraph_convert(self, *args, **kwargs):
+        groups = (len(self._devices())
+                  if self.batch_statistics == 'per_device' else 1)
+        return super().fgraph_convert(*args, batch_norm_groups=groups,
+                                      **kwargs)
 
     def jit_compile(self, fn):
         import jax
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
         run = super().jit_compile(fn)
-        devices = list(self.devices or jax.devices())
+        devices = self._devices()
         mesh = Mesh(numpy.array(devices), ('batch',))
         replicated = NamedSharding(mesh, PartitionSpec())
         split = NamedSharding(mesh, PartitionSpec('batch'))
@@ -472,17 +501,24 @@ class DataParallelJAXLinker(NumpyValuesJAXLinker):
         return run_on_devices
 
 
-def data_parallel_mode(devices=None):
+#: The ``batch_statistics`` of :class:`DataParallelJAXLinker`.
+BATCH_STATISTICS = ('global', 'per_device')
+
+
+def data_parallel_mode(devices=None, batch_statistics='global'):
     """Blocks' JAX mode over several devices
-    (:class:`DataParallelJAXLinker`); the ``compile_mode`` setting
-    ``'jax-data-parallel'`` uses it over all of JAX's devices."""
-    return Mode(DataParallelJAXLinker(devices),
+    (:class:`DataParallelJAXLinker`); the ``compile_mode`` settings
+    ``'jax-data-parallel'`` and ``'jax-data-parallel-ghost'`` (per-device
+    batch statistics) use it over all of JAX's devices."""
+    return Mode(DataParallelJAXLinker(devices, batch_statistics),
                 RewriteDatabaseQuery(include=['fast_run', 'jax']))
 
 
 _AUTO_MODE = None
 #: The ``compile_mode`` settings of blocks' JAX modes, and their makers.
-_JAX_MODES = {'jax': jax_mode, 'jax-data-parallel': data_parallel_mode}
+_JAX_MODES = {'jax': jax_mode, 'jax-data-parallel': data_parallel_mode,
+              'jax-data-parallel-ghost': partial(
+                  data_parallel_mode, batch_statistics='per_device')}
 _JAX_MODE = {}
 _AUTO_PYTHON_MODE = {}
 

@@ -351,7 +351,8 @@ def test_a_failing_convolution_names_its_brick_and_the_shapes():
 
 def test_data_parallel_training_matches_one_device():
     # A BN-MLP and a LeNet with spatial BN, trained on 1 and on 4
-    # simulated devices (tests/data_parallel_training.py).
+    # simulated devices, and per-device statistics against NumPy's
+    # (tests/data_parallel_training.py).
     pytest.importorskip('jax')
     root = pathlib.Path(__file__).resolve().parent.parent
     environment = dict(
@@ -366,3 +367,6 @@ def test_data_parallel_training_matches_one_device():
     # Sums in another order: float64 rounding, nothing more.
     assert result['bn_mlp'] < 1e-10
     assert result['bn_lenet'] < 1e-10
+    # Per-device ("ghost") statistics: each shard's own, as NumPy's.
+    assert result['ghost_bn'] < 1e-10
+    assert result['ghost_spatial_bn'] < 1e-10

@@ -38,7 +38,6 @@ call with a :class:`jax.errors.JaxRuntimeError` carrying the assertion's
 message (JAX turns an exception raised in a callback into one; the price
 is a transfer of the condition to the host per call).
 """
-import math
 
 import jax
 import jax.numpy as jnp
@@ -65,6 +64,7 @@ from blocks.ops._pool_kernels import output_size as pool_output_size
 from blocks.ops.batch_norm import (
     BatchNormalizationTrain,
     BatchNormalizationTrainGrad,
+    _element_count,
 )
 from blocks.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from blocks.ops.pool import MaxPoolGradGrad, Pool, PoolGrad
@@ -413,42 +413,117 @@ def _funcify_max_pool_grad_grad(op, node=None, **kwargs):
     return max_pool_grad_grad
 
 
+def _normalized(x, scale, shift, axes, epsilon):
+    """The training output of batch normalization over `axes`, and the
+    statistics it used."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    variance = jnp.square(centered).mean(axis=axes, keepdims=True)
+    stdev = jnp.sqrt(variance + jnp.asarray(epsilon, x.dtype))
+    output = centered * (scale / stdev if scale is not None else 1 / stdev)
+    if shift is not None:
+        output = output + shift
+    return output, mean, stdev
+
+
+def _ghost_normalized(x, scale, shift, axes, epsilon, groups):
+    """As :func:`_normalized`, each of `groups` equal blocks of rows (the
+    devices' shards of the batch) with its own statistics; the statistics
+    returned are the blocks' averages."""
+    blocks = x.reshape((groups, x.shape[0] // groups) + x.shape[1:])
+    output, mean, stdev = _normalized(
+        blocks, scale, shift, tuple(axis + 1 for axis in axes), epsilon)
+    return output.reshape(x.shape), mean.mean(axis=0), stdev.mean(axis=0)
+
+
+def _ghost_groups(op, x, batch_norm_groups):
+    """The blocks of rows normalized apart: `batch_norm_groups` (the
+    data-parallel mode's per-device statistics) when the batch axis is
+    normalized and splits evenly, else 1 (the batch is not split)."""
+    if (batch_norm_groups > 1 and 0 in op.axes
+            and x.shape[0] % batch_norm_groups == 0):
+        return batch_norm_groups
+    return 1
+
+
 @jax_funcify.register(BatchNormalizationTrain)
-def _funcify_batch_normalization(op, node=None, **kwargs):
+def _funcify_batch_normalization(op, node=None, batch_norm_groups=1,
+                                 **kwargs):
     def batch_normalization(x, *parameters):
         scale, shift = op._scale_and_shift([x, *parameters])
-        mean = x.mean(axis=op.axes, keepdims=True)
-        centered = x - mean
-        variance = jnp.square(centered).mean(axis=op.axes, keepdims=True)
-        stdev = jnp.sqrt(variance + jnp.asarray(op.epsilon, x.dtype))
-        output = centered * (scale / stdev if scale is not None
-                             else 1 / stdev)
-        if shift is not None:
-            output = output + shift
-        return output, mean, stdev
+        groups = _ghost_groups(op, x, batch_norm_groups)
+        if groups == 1:
+            return _normalized(x, scale, shift, op.axes, op.epsilon)
+        return _ghost_normalized(x, scale, shift, op.axes, op.epsilon,
+                                 groups)
     return batch_normalization
 
 
+def _forward_epsilon(op, node):
+    """The epsilon of the normalization `node` differentiates."""
+    forward = op._unpack(node.inputs)[3].owner
+    if forward is None or not isinstance(forward.op,
+                                         BatchNormalizationTrain):
+        raise NotImplementedError(
+            'per-device batch statistics need the gradient next to its '
+            'batch normalization, got {}'.format(forward))
+    return forward.op.epsilon
+
+
+def _ghost_gradient(op, epsilon, groups, x, scale, g_output, g_mean,
+                    g_stdev):
+    """The gradients of :func:`_ghost_normalized` (through JAX's)."""
+    def forward(x, *scale):
+        return _ghost_normalized(x, *(scale or (None,)), None, op.axes,
+                                 epsilon, groups)
+    primals = (x,) if scale is None else (x, scale)
+    outputs, pullback = jax.vjp(forward, *primals)
+    cotangents = tuple(jnp.zeros_like(value) if grad is None else grad
+                       for value, grad in zip(outputs,
+                                              (g_output, g_mean, g_stdev)))
+    grads = pullback(cotangents)
+    zeros = jnp.zeros_like(outputs[1])
+    g_scale = grads[1] if scale is not None else zeros
+    g_shift = (g_output.sum(axis=op.axes, keepdims=True)
+               if g_output is not None else zeros)
+    return grads[0], g_scale, g_shift
+
+
+def _gradient(op, x, scale, mean, stdev, g_output, g_mean, g_stdev):
+    count = jnp.asarray(_element_count(x.shape, op.axes), x.dtype)
+    x_hat = (x - mean) / stdev
+    g_x = jnp.zeros_like(x)
+    g_scale = g_shift = jnp.zeros_like(mean)
+    if g_output is not None:
+        g_shift = g_output.sum(axis=op.axes, keepdims=True)
+        g_scale = (g_output * x_hat).sum(axis=op.axes, keepdims=True)
+        factor = scale / stdev if scale is not None else 1 / stdev
+        g_x = factor * (g_output - g_shift / count
+                        - x_hat * (g_scale / count))
+    if g_mean is not None:
+        g_x = g_x + g_mean / count
+    if g_stdev is not None:
+        g_x = g_x + x_hat * (g_stdev / count)
+    return g_x, g_scale, g_shift
+
+
 @jax_funcify.register(BatchNormalizationTrainGrad)
-def _funcify_batch_normalization_grad(op, node=None, **kwargs):
+def _funcify_batch_normalization_grad(op, node=None, batch_norm_groups=1,
+                                      **kwargs):
+    epsilon = (_forward_epsilon(op, node) if batch_norm_groups > 1
+               else None)
+
     def batch_normalization_grad(*inputs):
         x, scale, mean, stdev, g_output, g_mean, g_stdev = op._unpack(
             inputs)
-        count = jnp.asarray(math.prod(x.shape[axis] for axis in op.axes),
-                            x.dtype)
-        x_hat = (x - mean) / stdev
-        g_x = jnp.zeros_like(x)
-        g_scale = g_shift = jnp.zeros_like(mean)
-        if g_output is not None:
-            g_shift = g_output.sum(axis=op.axes, keepdims=True)
-            g_scale = (g_output * x_hat).sum(axis=op.axes, keepdims=True)
-            factor = scale / stdev if scale is not None else 1 / stdev
-            g_x = factor * (g_output - g_shift / count
-                            - x_hat * (g_scale / count))
-        if g_mean is not None:
-            g_x = g_x + g_mean / count
-        if g_stdev is not None:
-            g_x = g_x + x_hat * (g_stdev / count)
+        groups = _ghost_groups(op, x, batch_norm_groups)
+        if groups == 1:
+            grads = _gradient(op, x, scale, mean, stdev, g_output, g_mean,
+                              g_stdev)
+        else:
+            grads = _ghost_gradient(op, epsilon, groups, x, scale,
+                                    g_output, g_mean, g_stdev)
+        g_x, g_scale, g_shift = grads
         return (g_x, op._parameter_shaped(g_scale),
                 op._parameter_shaped(g_shift))
     return batch_normalization_grad
