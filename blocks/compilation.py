@@ -161,6 +161,7 @@ from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['compile_function', 'SourceFunction', 'source_names',
            'check_initialized', 'check_batch_rows', 'name_failing_brick',
+           'BrickNamingFunction',
            'default_mode', 'auto_mode', 'auto_python_mode', 'AutoMode',
            'InplaceUpdates',
            'jax_mode', 'NumpyValuesJAXLinker', 'data_parallel_mode',
@@ -780,6 +781,40 @@ def name_failing_brick(error, function):
         error.args[0], node.op, where,
         ', '.join(map(str, _input_shapes(function, node)))),
         ) + tuple(error.args[1:])
+
+
+class BrickNamingFunction:
+    """A compiled function whose run-time errors name the bricks behind
+    the failing operation (:func:`name_failing_brick`); every attribute
+    of the PyTensor function it wraps (``maker``, ``copy``, ...) is at
+    hand.
+
+    :meth:`ComputationGraph.get_function` returns one, so that a user's
+    own function reports its bricks as the training step does.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> x = pt.matrix('x')
+    >>> product = BrickNamingFunction(compile_function([x], x.dot(x)))
+    >>> product(numpy.ones((2, 2), dtype=x.dtype)).tolist()
+    [[2.0, 2.0], [2.0, 2.0]]
+
+    """
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return self.function(*args, **kwargs)
+        except Exception as error:
+            name_failing_brick(error, self.function)
+            raise
+
+    def __getattr__(self, name):
+        if name == 'function':  # not set yet, e.g. while unpickling
+            raise AttributeError(name)
+        return getattr(self.function, name)
 
 
 def _outputs_and_updates(outputs, updates):

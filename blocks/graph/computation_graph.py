@@ -9,7 +9,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, io_toposort, graph_inputs
 
-from blocks.compilation import compile_function
+from blocks.compilation import BrickNamingFunction, compile_function
 from blocks.graph.scans import is_scan_node, rebuild_scan
 from blocks.roles import has_roles, AUXILIARY, PARAMETER
 from blocks.utils import dict_union, is_graph_input, pack
@@ -168,8 +168,8 @@ class ComputationGraph:
         updates = self.updates
         if additional_updates:
             updates = dict_union(updates, OrderedDict(additional_updates))
-        return compile_function(self.inputs, self.outputs, updates=updates,
-                                **kwargs)
+        return BrickNamingFunction(compile_function(
+            self.inputs, self.outputs, updates=updates, **kwargs))
 
     #: The Blocks name of :meth:`get_function`
     get_theano_function = get_function

@@ -5,9 +5,11 @@ import pytest
 from pytensor.graph.traversal import applys_between, graph_inputs
 from pytensor.scan import scan
 
+from blocks.bricks import MLP, Tanh
 from blocks.bricks.base import Brick, application
 from blocks.filter import VariableFilter, get_brick
 from blocks.graph import ComputationGraph
+from blocks.initialization import Constant
 from blocks.roles import (AUXILIARY, COST, OUTPUT, PARAMETER, add_role,
                           has_roles)
 from blocks.utils import shared_floatx
@@ -278,3 +280,18 @@ def test_graph_module_reexports_blocks_role_helpers():
     from blocks import roles
     assert blocks.graph.add_role is roles.add_role
     assert blocks.graph.PARAMETER is roles.PARAMETER
+
+
+def test_get_function_names_the_brick_when_it_fails():
+    mlp = MLP([Tanh(), Tanh()], [6, 5, 3], name='mlp',
+              weights_init=Constant(0.1), biases_init=Constant(0))
+    mlp.initialize()
+    x = pt.matrix('x')
+    function = ComputationGraph(mlp.apply(x)).get_function()
+    assert function.maker.fgraph.inputs  # the PyTensor function's own
+    ones = numpy.ones((8, 6), dtype=x.dtype)
+    assert function(ones)[0].shape == (8, 3)
+    with pytest.raises(ValueError,
+                       match=r'not aligned.*built by /mlp/linear_0 .*'
+                             r'input shapes \(8, 7\), \(6, 5\)'):
+        function(numpy.ones((8, 7), dtype=x.dtype))
