@@ -7,6 +7,8 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 from pytensor.gradient import verify_grad
+from pytensor.graph.traversal import ancestors
+from pytensor.tensor.random.basic import NormalRV
 
 from blocks.bricks.recurrent.bn import (BatchNormalizedLSTM,
                                         RecurrentBatchNormalization)
@@ -28,18 +30,26 @@ def sigmoid(x):
     return 1 / (1 + numpy.exp(-x))
 
 
-def numpy_bn_lstm(lstm, x, mask, training):
-    """States, cells and, per step, the (mean, stdev, count) of the input,
-    state and cell normalizations."""
-    def value(variable):
-        return variable.get_value().astype('float64')
+def value(variable):
+    return variable.get_value().astype('float64')
 
+
+def weighted_statistics(data, weights):
+    """Mean and sqrt(biased variance + epsilon) over the first axes of
+    `data`, weighted by a mask of those axes."""
+    weights = weights[..., None]
+    axes = tuple(range(weights.ndim - 1))
+    mean = (weights * data).sum(axes) / weights.sum()
+    variance = (weights * (data - mean) ** 2).sum(axes) / weights.sum()
+    return mean, numpy.sqrt(variance + EPSILON)
+
+
+def numpy_bn_lstm(lstm, x, mask, training, initial_states=None):
+    """States, cells and, per step, the (mean, stdev, count) of the input
+    (unless shared over time), state and cell normalizations."""
     def normalization(brick, data, t, keep):
         if training:
-            weights = keep[:, None]
-            mean = (weights * data).sum(0) / weights.sum()
-            variance = (weights * (data - mean) ** 2).sum(0) / weights.sum()
-            stdev = numpy.sqrt(variance + EPSILON)
+            mean, stdev = weighted_statistics(data, keep)
         else:
             row = min(t, T_MAX - 1)
             mean = value(brick.population_mean)[row]
@@ -48,13 +58,18 @@ def numpy_bn_lstm(lstm, x, mask, training):
         return value(brick.scale) * (data - mean) / stdev + shift, (
             mean, stdev, keep.sum())
 
-    h = numpy.repeat(value(lstm.initial_state_)[None], x.shape[1], 0)
+    shared = lstm.share_input_statistics
+    if shared:
+        # The whole sequence at once, statistics over time and batch.
+        x = normalization(lstm.input_normalization, x, 0, mask)[0]
+    h = (numpy.repeat(value(lstm.initial_state_)[None], x.shape[1], 0)
+         if initial_states is None else initial_states)
     c = numpy.repeat(value(lstm.initial_cells)[None], x.shape[1], 0)
     states, cells, statistics = [], [], []
     for t in range(x.shape[0]):
         keep = mask[t]
-        x_hat, x_stats = normalization(lstm.input_normalization, x[t], t,
-                                       keep)
+        x_hat, x_stats = ((x[t], None) if shared else normalization(
+            lstm.input_normalization, x[t], t, keep))
         h_hat, h_stats = normalization(lstm.state_normalization,
                                        h.dot(value(lstm.W_state)), t, keep)
         a = x_hat + h_hat
@@ -68,7 +83,8 @@ def numpy_bn_lstm(lstm, x, mask, training):
         c = keep[:, None] * new_c + (1 - keep[:, None]) * c
         states.append(h)
         cells.append(c)
-        statistics.append((x_stats, h_stats, c_stats))
+        statistics.append(tuple(stats for stats in (x_stats, h_stats, c_stats)
+                                if stats is not None))
     return numpy.array(states), numpy.array(cells), statistics
 
 
@@ -87,10 +103,11 @@ def row_estimates(statistics, which, population):
     return means, stdevs
 
 
-@pytest.fixture
-def lstm():
+def bn_lstm(**options):
+    """An initialized BN-LSTM whose scales and shifts are not all alike."""
     lstm = BatchNormalizedLSTM(dim=DIM, T_max=T_MAX, name='bnlstm',
-                               weights_init=IsotropicGaussian(0.7), seed=2)
+                               weights_init=IsotropicGaussian(0.7), seed=2,
+                               **options)
     lstm.initialize()
     rng = numpy.random.RandomState(5)
     for normalization in lstm.normalizations:
@@ -98,6 +115,16 @@ def lstm():
             variable.set_value(rng.uniform(0.5, 1.5, variable.get_value(
                 ).shape).astype(floatX))
     return lstm
+
+
+@pytest.fixture
+def lstm():
+    return bn_lstm()
+
+
+@pytest.fixture
+def shared_input_lstm():
+    return bn_lstm(share_input_statistics=True)
 
 
 def sequences(length=5, seed=0):
@@ -172,7 +199,9 @@ def test_inference_uses_each_steps_row_and_reuses_the_last(lstm):
     numpy.testing.assert_allclose(c_value, c, rtol=1e-5, atol=1e-6)
 
 
-def test_rewrite_is_the_context_manager_graph(lstm):
+@pytest.mark.parametrize('options', [{}, {'share_input_statistics': True}])
+def test_rewrite_is_the_context_manager_graph(options):
+    lstm = bn_lstm(**options)
     x = pt.tensor3('x')
     rewritten = apply_batch_normalization(ComputationGraph(lstm.apply(x)))
     with lstm:
@@ -185,6 +214,114 @@ def test_rewrite_is_the_context_manager_graph(lstm):
     for rewritten_value, built_value in zip(values[:2], values[2:]):
         numpy.testing.assert_allclose(rewritten_value, built_value)
     assert len(get_batch_normalization_updates(rewritten)) == 6
+
+
+def test_shared_input_statistics_against_numpy(shared_input_lstm):
+    lstm = shared_input_lstm
+    assert lstm.input_normalization.population_mean.get_value().shape == (
+        1, 4 * DIM)
+    assert lstm.state_normalization.population_mean.get_value().shape == (
+        T_MAX, 4 * DIM)
+    x, mask = pt.tensor3('x'), pt.matrix('mask')
+    with lstm:
+        training = lstm.apply(x, mask=mask)
+    estimates = dict(get_batch_normalization_updates(
+        ComputationGraph(training)))
+    populations = [population for n in lstm.normalizations
+                   for population in (n.population_mean, n.population_stdev)]
+    assert len(estimates) == 6 and set(estimates) == set(populations)
+    rng = numpy.random.RandomState(3)
+    for normalization in lstm.normalizations:
+        shape = normalization.population_mean.get_value().shape
+        normalization.population_mean.set_value(
+            rng.normal(size=shape).astype(floatX))
+        normalization.population_stdev.set_value(
+            rng.uniform(0.5, 2, size=shape).astype(floatX))
+    inference = lstm.apply(x, mask=mask)
+    run = pytensor.function(
+        [x, mask], list(training) + [estimates[population]
+                                     for population in populations]
+        + list(inference), mode=MODE)
+    x_value, mask_value = sequences(length=5)
+    values = run(x_value, mask_value)
+    h, c, statistics = numpy_bn_lstm(lstm, x_value.astype('float64'),
+                                     mask_value, training=True)
+    numpy.testing.assert_allclose(values[0], h, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(values[1], c, rtol=1e-5, atol=1e-6)
+    # One estimate over every real position of every step ...
+    mean, stdev = weighted_statistics(x_value.astype('float64'),
+                                      mask_value)
+    numpy.testing.assert_allclose(values[2], mean[None], rtol=1e-5)
+    numpy.testing.assert_allclose(values[3], stdev[None], rtol=1e-5)
+    # ... and the recurrent terms' per step, as without the option.
+    for which, normalization in enumerate(lstm.normalizations[1:]):
+        means, stdevs = row_estimates(statistics, which, (
+            normalization.population_mean.get_value(),
+            normalization.population_stdev.get_value()))
+        numpy.testing.assert_allclose(values[4 + 2 * which], means,
+                                      rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(values[5 + 2 * which], stdevs,
+                                      rtol=1e-5, atol=1e-6)
+    h, c, _ = numpy_bn_lstm(lstm, x_value.astype('float64'), mask_value,
+                            training=False)
+    numpy.testing.assert_allclose(values[-2], h, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(values[-1], c, rtol=1e-5, atol=1e-6)
+
+
+def test_shared_input_statistics_exact_reestimation(shared_input_lstm):
+    x, mask = pt.tensor3('x'), pt.matrix('mask')
+    batches = [sequences(length, seed) for seed, length in
+               enumerate([5, 2])]
+    estimate_population_statistics(
+        shared_input_lstm.apply(x, mask=mask)[0],
+        [{'x': batch, 'mask': batch_mask} for batch, batch_mask in batches])
+    # The positions of both batches, pooled (weighted by their counts).
+    sums = sum((batch_mask[..., None] * batch).sum((0, 1))
+               for batch, batch_mask in batches)
+    counts = sum(batch_mask.sum() for _, batch_mask in batches)
+    numpy.testing.assert_allclose(
+        shared_input_lstm.input_normalization.population_mean.get_value(),
+        (sums / counts)[None], rtol=1e-5)
+
+
+def test_initial_state_noise_in_training_mode_only():
+    lstm = bn_lstm(initial_state_noise=0.5)
+    x = pt.tensor3('x')
+    with lstm:
+        noisy, _ = lstm.apply(x)
+    noise, = [variable for variable in ancestors([noisy])
+              if variable.owner is not None
+              and isinstance(variable.owner.op, NormalRV)
+              and variable is variable.owner.outputs[1]]
+    clean, _ = lstm.apply(x)
+    run = pytensor.function([x], [noisy, noise, clean], mode=MODE)
+    # Every sequence alike: only the noise tells them apart.
+    x_value = numpy.repeat(sequences(length=3)[0][:, :1], 200, axis=1)
+    states, noise_value, clean_states = run(x_value)
+    assert noise_value.shape == (200, DIM)
+    assert abs(noise_value.std() - 0.5) < 0.05
+    assert abs(noise_value.mean()) < 0.05
+    ones = numpy.ones(x_value.shape[:2])
+    h0 = value(lstm.initial_state_)
+    expected, _, _ = numpy_bn_lstm(lstm, x_value.astype('float64'), ones,
+                                   training=True,
+                                   initial_states=h0 + noise_value)
+    numpy.testing.assert_allclose(states, expected, rtol=1e-4, atol=1e-5)
+    assert not numpy.allclose(run(x_value)[1], noise_value)  # fresh draws
+    expected, _, _ = numpy_bn_lstm(lstm, x_value.astype('float64'), ones,
+                                   training=False)
+    numpy.testing.assert_allclose(clean_states, expected, rtol=1e-5,
+                                  atol=1e-6)
+
+
+def test_given_initial_states_get_no_noise():
+    lstm = bn_lstm(initial_state_noise=0.5)
+    x, h0 = pt.tensor3('x'), pt.matrix('h0')
+    with lstm:
+        states, _ = lstm.apply(x, states=h0)
+    assert not any(isinstance(variable.owner.op, NormalRV)
+                   for variable in ancestors([states])
+                   if variable.owner is not None)
 
 
 def test_moving_averages_leave_unreached_rows(lstm):
@@ -255,6 +392,11 @@ def test_pickling_keeps_statistics_and_training_graph(lstm):
 
 
 def test_errors_name_the_brick():
+    for noise in (-0.1, '0.1', True):
+        with pytest.raises(ValueError, match='/bnlstm: initial_state_noise '
+                           'must be a standard deviation >= 0, got '):
+            BatchNormalizedLSTM(dim=2, T_max=3, name='bnlstm',
+                                initial_state_noise=noise)
     with pytest.raises(ValueError, match='/rbn: T_max must be a positive '
                        'int, got 0'):
         RecurrentBatchNormalization(input_dim=2, T_max=0,

@@ -17,7 +17,7 @@ from blocks.bricks.simple import Logistic, Tanh
 from blocks.roles import INITIAL_STATE, WEIGHT
 from blocks.utils import floatx
 
-__all__ = ['SimpleRecurrent', 'LSTM', 'GatedRecurrent']
+__all__ = ['SimpleRecurrent', 'LSTMDimensions', 'LSTM', 'GatedRecurrent']
 
 
 def _initial_state(brick, name):
@@ -106,7 +106,21 @@ class SimpleRecurrent(BaseRecurrent, Initializable):
         return _repeat_for_batch(self.initial_state, batch_size, self.dim)
 
 
-class LSTM(BaseRecurrent, Initializable):
+class LSTMDimensions:
+    """The dimensions of an LSTM-like brick of `dim` units: inputs of
+    ``4 * dim`` features (one block per gate), states and cells of `dim`,
+    and a mask without features."""
+    def get_dim(self, name):
+        if name == 'inputs':
+            return 4 * self.dim
+        if name in ('states', 'cells'):
+            return self.dim
+        if name == 'mask':
+            return 0
+        return super().get_dim(name)
+
+
+class LSTM(LSTMDimensions, BaseRecurrent, Initializable):
     r"""Long short-term memory with peephole connections.
 
     With :math:`a = x_t + h_{t-1} W` split into four blocks of width
@@ -163,15 +177,6 @@ class LSTM(BaseRecurrent, Initializable):
         children = [self.activation, self.gate_activation] + list(
             kwargs.pop('children', None) or [])
         super().__init__(children=children, **kwargs)
-
-    def get_dim(self, name):
-        if name == 'inputs':
-            return 4 * self.dim
-        if name in ('states', 'cells'):
-            return self.dim
-        if name == 'mask':
-            return 0
-        return super().get_dim(name)
 
     def _allocate(self):
         self.W_state = self.add_parameter('W_state', (self.dim, 4 * self.dim),

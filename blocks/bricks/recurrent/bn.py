@@ -48,10 +48,12 @@ import pytensor.tensor as pt
 from blocks.bricks.base import application, lazy
 from blocks.bricks.bn import BatchNormalization
 from blocks.bricks.interfaces import Initializable
+from blocks.bricks.recurrent.architectures import LSTMDimensions
 from blocks.bricks.simple import Logistic, Tanh
 from blocks.initialization import Constant
 from blocks.ops.batch_norm import minibatch_statistics, normalize
 from blocks.roles import INITIAL_STATE, WEIGHT
+from blocks.utils.random_streams import RandomStream
 
 __all__ = ['RecurrentBatchNormalization', 'BatchNormalizedLSTM']
 
@@ -140,7 +142,7 @@ class RecurrentBatchNormalization(BatchNormalization):
         return normalize(input_, mean, stdev, scale, shift), mean, stdev
 
 
-class BatchNormalizedLSTM(Initializable):
+class BatchNormalizedLSTM(LSTMDimensions, Initializable):
     r"""An LSTM with recurrent batch normalization (see the module notes).
 
     Parameters
@@ -191,16 +193,23 @@ class BatchNormalizedLSTM(Initializable):
     """
     @lazy(allocation=['dim', 'T_max'])
     def __init__(self, dim, T_max, activation=None, gate_activation=None,
-                 epsilon=1e-4, scale_init=None, **kwargs):
+                 epsilon=1e-4, scale_init=None, share_input_statistics=False,
+                 initial_state_noise=0, **kwargs):
         self.dim = dim
         self.T_max = T_max
         self.activation = Tanh() if activation is None else activation
         self.gate_activation = (Logistic() if gate_activation is None
                                 else gate_activation)
         scale_init = Constant(0.1) if scale_init is None else scale_init
-        self.input_normalization = RecurrentBatchNormalization(
-            epsilon=epsilon, scale_init=scale_init, learn_shift=False,
-            name='input_normalization')
+        self.share_input_statistics = share_input_statistics
+        # Averaged over time (axis 0 of the whole sequence) and batch.
+        self.input_normalization = (
+            BatchNormalization(broadcastable=(True, False), epsilon=epsilon,
+                               scale_init=scale_init, learn_shift=False,
+                               name='input_normalization')
+            if share_input_statistics else RecurrentBatchNormalization(
+                epsilon=epsilon, scale_init=scale_init, learn_shift=False,
+                name='input_normalization'))
         self.state_normalization = RecurrentBatchNormalization(
             epsilon=epsilon, scale_init=scale_init,
             name='state_normalization')
@@ -210,6 +219,13 @@ class BatchNormalizedLSTM(Initializable):
         children = [self.activation, self.gate_activation] + list(
             self.normalizations) + list(kwargs.pop('children', None) or [])
         super().__init__(children=children, **kwargs)
+        if (isinstance(initial_state_noise, bool)
+                or not isinstance(initial_state_noise, numbers.Real)
+                or not initial_state_noise >= 0):
+            raise ValueError('{}: initial_state_noise must be a standard '
+                             'deviation >= 0, got {!r}'.format(
+                                 self.path, initial_state_noise))
+        self.initial_state_noise = initial_state_noise
 
     @property
     def normalizations(self):
@@ -239,21 +255,24 @@ class BatchNormalizedLSTM(Initializable):
                              'switch them together'.format(self.path))
         return modes.pop()
 
-    def get_dim(self, name):
-        if name == 'inputs':
-            return 4 * self.dim
-        if name in ('states', 'cells'):
-            return self.dim
-        if name == 'mask':
-            return 0
-        return super().get_dim(name)
+    @property
+    def _loop_normalizations(self):
+        """The normalizations applied at each step, inside the loop."""
+        if self.share_input_statistics:
+            return self.normalizations[1:]
+        return self.normalizations
 
     def _push_allocation_config(self):
         super()._push_allocation_config()
         for normalization, dim in zip(self.normalizations,
                                       (4 * self.dim, 4 * self.dim, self.dim)):
             normalization.input_dim = dim
+        for normalization in self._loop_normalizations:
             normalization.T_max = self.T_max
+        if self.share_input_statistics:
+            # Its "examples" are the time steps, each (batch, features),
+            # and it averages over the batch axis as well.
+            self.input_normalization.input_dim = (None, 4 * self.dim)
 
     def _allocate(self):
         self.W_state = self.add_parameter(
@@ -291,12 +310,27 @@ class BatchNormalizedLSTM(Initializable):
             return given
         return pt.repeat(parameter[None, :], batch_size, axis=0)
 
+    def _noisy(self, initial_states):
+        """The trainable initial states plus Gaussian noise (training
+        mode): without it every sequence has the same state until its
+        inputs differ, and the first steps' recurrent statistics are those
+        of a constant."""
+        noise = RandomStream(self.seed).normal(
+            0, self.initial_state_noise, size=initial_states.shape,
+            dtype=initial_states.dtype)
+        return initial_states + noise
+
     def _step(self, x_t, time, *args, masked, training):
         """One step; in training mode also its statistics and count."""
         mask_t = args[0] if masked else None
         states, cells = args[-2:]
-        x_hat, x_mean, x_stdev = self.input_normalization.apply(
-            x_t, time, mask=mask_t)
+        statistics = []
+        if self.share_input_statistics:
+            x_hat = x_t  # normalized before the loop
+        else:
+            x_hat, x_mean, x_stdev = self.input_normalization.apply(
+                x_t, time, mask=mask_t)
+            statistics.extend([x_mean, x_stdev])
         h_hat, h_mean, h_stdev = self.state_normalization.apply(
             pt.dot(states, self.W_state), time, mask=mask_t)
         activations = x_hat + h_hat
@@ -309,6 +343,7 @@ class BatchNormalizedLSTM(Initializable):
         next_cells = forget_gate * cells + in_gate * candidate
         c_hat, c_mean, c_stdev = self.cell_normalization.apply(
             next_cells, time, mask=mask_t)
+        statistics.extend([h_mean, h_stdev, c_mean, c_stdev])
         next_states = out_gate * self.activation.apply(c_hat)
         if masked:
             keep = pt.cast(mask_t, states.dtype)[:, None]
@@ -319,8 +354,7 @@ class BatchNormalizedLSTM(Initializable):
         count = (pt.cast(mask_t, 'float64').sum() if masked
                  else pt.cast(x_t.shape[0], 'float64'))
         return [next_states, next_cells] + [
-            statistic[0] for statistic in (x_mean, x_stdev, h_mean, h_stdev,
-                                           c_mean, c_stdev)] + [count]
+            statistic[0] for statistic in statistics] + [count]
 
     @application(inputs=['inputs', 'states', 'cells', 'mask'],
                  outputs=['states', 'cells'])
@@ -333,12 +367,18 @@ class BatchNormalizedLSTM(Initializable):
         self._check_inputs(inputs, mask)
         training = self.training_mode
         batch_size = inputs.shape[1]
+        if self.share_input_statistics:
+            inputs = self.input_normalization.apply(inputs, mask=mask)
         sequences = [inputs, pt.arange(inputs.shape[0])]
         if mask is not None:
             sequences.append(mask)
         initial = [self._initial(states, self.initial_state_, batch_size),
                    self._initial(cells, self.initial_cells, batch_size)]
-        outputs_info = initial + ([None] * 7 if training else [])
+        if training and states is None and self.initial_state_noise:
+            initial[0] = self._noisy(initial[0])
+        loop_statistics = 2 * len(self._loop_normalizations) + 1
+        outputs_info = initial + ([None] * loop_statistics if training
+                                  else [])
 
         def step(*args):
             return self._step(*args, masked=mask is not None,
@@ -362,7 +402,7 @@ class BatchNormalizedLSTM(Initializable):
                    for result in results[2:]]
         count = indices[-1]
         return [(normalization, indices[2 * i], indices[2 * i + 1], count)
-                for i, normalization in enumerate(self.normalizations)]
+                for i, normalization in enumerate(self._loop_normalizations)]
 
 
 def _scan_output(result):
