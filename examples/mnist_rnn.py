@@ -56,22 +56,31 @@ from blocks.main_loop import MainLoop
 from blocks.model import Model
 from blocks.monitoring import aggregation
 
-from examples import float32, mnist_parser, mnist_stream, report
+from examples import (PrintErrors, float32, mnist_parser, mnist_stream,
+                      report)
 
 ROWS = PIXELS = 28
 CLASSES = 10
 MODELS = ('lstm', 'bnlstm')
+INPUT_STATISTICS = ('shared', 'per-step')
 
 
-def recurrent_brick(model, dim):
-    """The LSTM of `model` (its inputs have 4 * dim features)."""
+def recurrent_brick(model, dim, input_statistics='shared',
+                    initial_state_noise=0.1):
+    """The LSTM of `model` (its inputs have 4 * dim features); the last two
+    arguments are the BN-LSTM's (see :func:`main`)."""
     weights = IsotropicGaussian(dim ** -0.5)
     if model == 'lstm':
         return LSTM(dim, name='lstm', weights_init=weights)
+    if input_statistics not in INPUT_STATISTICS:
+        raise ValueError('input_statistics must be one of {}, got {!r}'
+                         .format(INPUT_STATISTICS, input_statistics))
     if model == 'bnlstm':
-        # Statistics of its own for every row: an image has 28.
-        return BatchNormalizedLSTM(dim, T_max=ROWS, name='bnlstm',
-                                   weights_init=weights)
+        # Recurrent statistics of its own for every row: an image has 28.
+        return BatchNormalizedLSTM(
+            dim, T_max=ROWS, name='bnlstm', weights_init=weights,
+            share_input_statistics=input_statistics == 'shared',
+            initial_state_noise=initial_state_noise)
     raise ValueError('model must be one of {}, got {!r}'.format(MODELS,
                                                                 model))
 
@@ -86,13 +95,13 @@ def gate_biases(model, x_to_h, rnn):
     return x_to_h.b
 
 
-def build_model(model, dim):
+def build_model(model, dim, **bn_options):
     """The initialized bricks and the (inference-mode) cost and error rate
-    of a batch of images."""
+    of a batch of images (`bn_options` go to :func:`recurrent_brick`)."""
     x_to_h = Linear(PIXELS, 4 * dim, name='x_to_h',
                     weights_init=IsotropicGaussian(PIXELS ** -0.5),
                     biases_init=Constant(0), use_bias=model == 'lstm')
-    rnn = recurrent_brick(model, dim)
+    rnn = recurrent_brick(model, dim, **bn_options)
     h_to_o = Linear(dim, CLASSES, name='h_to_o',
                     weights_init=IsotropicGaussian(dim ** -0.5),
                     biases_init=Constant(0))
@@ -121,8 +130,8 @@ def time_major_rows(images):
 
 
 class RecordCurve(SimpleExtension):
-    """After every epoch, print the errors and add them to the curve of
-    `model` in the JSON file `path` (nothing written if `path` is None)."""
+    """After every epoch, add the errors and times to the curve of `model`
+    in the JSON file `path` (nothing written if `path` is None)."""
     def __init__(self, model, path, settings, **kwargs):
         kwargs.setdefault('after_epoch', True)
         super().__init__(**kwargs)
@@ -142,11 +151,6 @@ class RecordCurve(SimpleExtension):
                   'total_seconds': float(row['time_train_total'])}
         for name, value in values.items():
             self.curve[name].append(value)
-        print('{} epoch {}: test error {:.2%}, train error {:.2%}, '
-              '{:.0f} s training'.format(
-                  self.model, values['epoch'], values['test_error'],
-                  values['train_error'], values['epoch_seconds']),
-              flush=True)
         if self.path:
             save_curve(self.path, self.model,
                        dict(self.curve, settings=self.settings))
@@ -197,7 +201,8 @@ def main(model='bnlstm', num_epochs=5, dim=100, batch_size=100,
          learning_rate=0.001, clipping=1.0, alpha=0.05, save_to=None,
          curves='mnist_rnn_curves.json', plot_to='mnist_rnn.png',
          subset=None, test_subset=None, test_batch_size=1000,
-         progress_bar=True):
+         progress_bar=True, input_statistics='shared',
+         initial_state_noise=0.1):
     """Train one model on row-by-row MNIST; return the main loop.
 
     Parameters
@@ -230,6 +235,18 @@ def main(model='bnlstm', num_epochs=5, dim=100, batch_size=100,
         Minibatch size of the evaluation.
     progress_bar : bool
         Show a progress bar of each epoch.
+    input_statistics : {'shared', 'per-step'}
+        The BN-LSTM's input-term statistics: shared over the 28 rows (the
+        paper's BN-e*; the default) or per row (its BN-LSTM). The top and
+        bottom rows are blank in nearly every training image, so their
+        per-row population variances are near zero and a test image with
+        ink there is magnified up to 100 times at inference.
+    initial_state_noise : float
+        The standard deviation of the noise added to the BN-LSTM's initial
+        states in training (0.1, the paper's for sequential MNIST): with
+        the same initial state and blank first rows, every image has the
+        same state over the first steps, and the recurrent term's
+        statistics there are those of a constant.
 
     """
     if save_to is None:
@@ -237,8 +254,13 @@ def main(model='bnlstm', num_epochs=5, dim=100, batch_size=100,
     settings = dict(model=model, dim=dim, batch_size=batch_size,
                     learning_rate=learning_rate, clipping=clipping,
                     alpha=alpha, subset=subset, test_subset=test_subset)
+    bn_options = {}
+    if model == 'bnlstm':
+        bn_options = dict(input_statistics=input_statistics,
+                          initial_state_noise=initial_state_noise)
+        settings.update(bn_options)
     with float32():
-        _, cost, error_rate = build_model(model, dim)
+        _, cost, error_rate = build_model(model, dim, **bn_options)
         training_graph = ComputationGraph([cost, error_rate])
         if model == 'bnlstm':
             training_graph = apply_batch_normalization(training_graph)
@@ -265,7 +287,8 @@ def main(model='bnlstm', num_epochs=5, dim=100, batch_size=100,
             Checkpoint(save_to, after_epoch=True)]
         if progress_bar:
             extensions.append(ProgressBar())
-        extensions.append(RecordCurve(model, curves, settings))
+        extensions.extend([PrintErrors(),  # after the bar has finished
+                           RecordCurve(model, curves, settings)])
         main_loop = MainLoop(
             algorithm,
             mnist_stream('train', batch_size, subset, shuffled=True,
@@ -288,6 +311,13 @@ def parse_args(argv=None):
                         help='lstm or bnlstm (default bnlstm)')
     parser.add_argument('--dim', type=int, default=100,
                         help='LSTM units (default 100)')
+    parser.add_argument('--input-statistics', choices=INPUT_STATISTICS,
+                        default='shared',
+                        help="the BN-LSTM's input-term statistics: shared "
+                             "over the rows, or per row (default shared)")
+    parser.add_argument('--initial-state-noise', type=float, default=0.1,
+                        help="noise on the BN-LSTM's initial states in "
+                             "training (default 0.1)")
     parser.add_argument('--test-subset', type=int, default=None,
                         help='test on the first TEST_SUBSET examples only')
     parser.add_argument('--curves', default='mnist_rnn_curves.json',
@@ -306,7 +336,9 @@ def cli(argv=None):
                      learning_rate=args.learning_rate, save_to=save_to,
                      curves=args.curves, plot_to=args.plot_to,
                      subset=args.subset, test_subset=args.test_subset,
-                     progress_bar=not args.no_progress_bar)
+                     progress_bar=not args.no_progress_bar,
+                     input_statistics=args.input_statistics,
+                     initial_state_noise=args.initial_state_noise)
     report(main_loop, ' ({}, inference mode)'.format(args.model),
            [('Checkpoint', save_to), ('Learning curves', args.plot_to)])
 

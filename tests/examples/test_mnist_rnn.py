@@ -49,4 +49,4 @@ def test_each_model_adds_its_curve_and_the_plot_shows_both(tiny_mnist,
         assert curve['epoch_seconds'][0] > 0
         assert curve['settings']['model'] == model
     assert (tiny_mnist / 'curves.png').read_bytes()[:4] == b'\x89PNG'
-    assert 'bnlstm epoch 1: test error' in capsys.readouterr().out
+    assert 'Epoch 1: train error' in capsys.readouterr().out

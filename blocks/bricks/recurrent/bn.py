@@ -28,6 +28,14 @@ at or beyond ``T_max`` share the last row. The scales and shifts are shared
 over time; the scales start at 0.1, the paper's initialization (1 saturates
 the tanh and makes gradients vanish), the shifts at 0.
 
+Per-step statistics fail where a term barely varies over the training
+sequences at some step (blank image rows, padding, identical initial
+states): its population variance there is near zero, and inference
+magnifies any difference. Two options of :class:`BatchNormalizedLSTM`
+address this: input-term statistics shared over time (the paper's BN-e*)
+and noise on the initial states in training (the paper's sequential
+MNIST setup).
+
 Training mode is switched on as for feedforward batch normalization: ``with
 lstm:``, :func:`~blocks.graph.bn.batch_normalization` or the rewrite
 :func:`~blocks.graph.bn.apply_batch_normalization` (which rebuilds the
@@ -160,13 +168,33 @@ class BatchNormalizedLSTM(LSTMDimensions, Initializable):
         Added to the variances (1e-4).
     scale_init : initialization scheme, optional
         Of the three scales; ``Constant(0.1)`` by default (the paper's).
+    share_input_statistics : bool, optional
+        Normalize the input term with one set of statistics over all time
+        steps and sequences (the paper's BN-e*) instead of per step (the
+        default, the paper's BN-LSTM). Where some steps' inputs are
+        (nearly) constant over the training sequences, their per-step
+        population variance is (nearly) zero, and an input that differs
+        there at inference is multiplied by up to ``1 / sqrt(epsilon)``:
+        the blank top and bottom rows of MNIST images, or padding.
+    initial_state_noise : float, optional
+        In training mode, add Gaussian noise of this standard deviation to
+        the trainable initial states (not to states given to
+        :meth:`apply`); 0 (none) by default. Until the inputs tell the
+        sequences apart, all of them have the same state, so the
+        recurrent term's variance at the first steps is zero, with the
+        same effect at inference; the paper adds noise of 0.1 for
+        sequential MNIST. Inference mode adds none.
 
     Attributes
     ----------
     input_normalization, state_normalization, cell_normalization :
     :class:`RecurrentBatchNormalization`
         The normalizations of the input term (no shift), of the recurrent
-        term (whose shift is the LSTM's bias) and of the cell.
+        term (whose shift is the LSTM's bias) and of the cell. With
+        `share_input_statistics` the input's is a
+        :class:`~blocks.bricks.BatchNormalization` of the whole input
+        sequence (statistics of shape ``(1, 4 dim)``), applied before the
+        loop.
 
     Notes
     -----
