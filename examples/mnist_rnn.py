@@ -239,14 +239,16 @@ def main(model='bnlstm', num_epochs=5, dim=100, batch_size=100,
         The BN-LSTM's input-term statistics: shared over the 28 rows (the
         paper's BN-e*; the default) or per row (its BN-LSTM). The top and
         bottom rows are blank in nearly every training image, so their
-        per-row population variances are near zero and a test image with
-        ink there is magnified up to 100 times at inference.
+        per-row population variances are near zero, and a test image with
+        ink there is magnified at inference.
     initial_state_noise : float
         The standard deviation of the noise added to the BN-LSTM's initial
-        states in training (0.1, the paper's for sequential MNIST): with
-        the same initial state and blank first rows, every image has the
-        same state over the first steps, and the recurrent term's
-        statistics there are those of a constant.
+        states in training (0.1, the paper's for sequential MNIST). This is
+        what makes inference work: with one initial state and blank first
+        rows, every image has the same state over the first steps, the
+        recurrent and cell statistics there are those of a constant (stdev
+        sqrt(epsilon)), and the few images that differ early are
+        magnified.
 
     """
     if save_to is None:
