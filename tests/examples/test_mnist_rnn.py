@@ -25,6 +25,23 @@ def test_unknown_model_is_refused():
         mnist_rnn.recurrent_brick('gru', 4)
 
 
+def test_unknown_input_statistics_are_refused():
+    with pytest.raises(ValueError, match="input_statistics must be one of "
+                       ".* got 'rows'"):
+        mnist_rnn.recurrent_brick('bnlstm', 4, input_statistics='rows')
+
+
+def test_bn_options_reach_the_brick():
+    args = mnist_rnn.parse_args(['--input-statistics', 'per-step',
+                                 '--initial-state-noise', '0.3'])
+    brick = mnist_rnn.recurrent_brick(
+        'bnlstm', 4, input_statistics=args.input_statistics,
+        initial_state_noise=args.initial_state_noise)
+    assert not brick.share_input_statistics
+    assert brick.initial_state_noise == 0.3
+    assert mnist_rnn.recurrent_brick('bnlstm', 4).share_input_statistics
+
+
 def test_rows_are_the_time_steps():
     images = tensor.tensor4('features')
     batch = numpy.random.RandomState(0).uniform(
