@@ -176,7 +176,7 @@ def plot_curves(curves, path):
     """Draw the test (and training) error of every model per epoch."""
     import matplotlib
     matplotlib.use('Agg')  # no display needed
-    from matplotlib import pyplot
+    from matplotlib import pyplot, ticker
 
     figure, axes = pyplot.subplots(figsize=(6, 4))
     for (model, curve), color in zip(sorted(curves.items()),
@@ -187,8 +187,12 @@ def plot_curves(curves, path):
                   's--', color=color, alpha=0.6,
                   label='{} training batches'.format(model))
     axes.set_xlabel('epoch')
+    axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     axes.set_ylabel('error rate (%)')
     axes.set_yscale('log')
+    # Plain numbers (1, 2, 3 ... 10) rather than powers of ten.
+    axes.yaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
+    axes.yaxis.set_minor_formatter(ticker.FormatStrFormatter('%g'))
     axes.set_title('Row-by-row MNIST (28 steps of 28 pixels)')
     axes.grid(True, which='both', alpha=0.3)
     axes.legend()
