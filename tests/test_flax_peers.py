@@ -64,3 +64,11 @@ def test_lenet_peer_takes_blocks_step():
                      dense.linear_transformations[1].W,
                      ('linear_1', 'kernel'),
                      convolutions.layers[5].population_mean, 'conv_bn_1')
+
+
+def test_gpu_script_says_when_it_finds_no_gpu(capsys):
+    from benchmarks import gpu
+    if gpu.gpus():
+        pytest.skip('a GPU is visible: the script would time on it')
+    assert gpu.main([]) == 1
+    assert capsys.readouterr().out.startswith('No GPU: JAX sees only cpu')
