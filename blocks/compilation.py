@@ -408,9 +408,12 @@ class NumpyValuesJAXLinker(JAXLinker):
 
         def to_numpy(value):
             # A random generator's new state is a dictionary; JAX keeps it.
-            if isinstance(value, jax.Array):
-                return numpy.array(value)
-            return value
+            if not isinstance(value, jax.Array):
+                return value
+            if not value.is_fully_addressable and value.is_fully_replicated:
+                # over several processes (jax.distributed): the local copy
+                return numpy.array(value.addressable_data(0))
+            return numpy.array(value)
 
         def run_returning_numpy(*args):
             return [to_numpy(value) for value in jitted(*args)]

@@ -1,6 +1,7 @@
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 import warnings
@@ -370,3 +371,31 @@ def test_data_parallel_training_matches_one_device():
     # Per-device ("ghost") statistics: each shard's own, as NumPy's.
     assert result['ghost_bn'] < 1e-10
     assert result['ghost_spatial_bn'] < 1e-10
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('localhost', 0))
+        return probe.getsockname()[1]
+
+
+def test_data_parallel_training_over_two_processes():
+    # jax.distributed on localhost, one CPU device per process, JAX's gloo
+    # collectives (tests/multi_host_training.py): the same parameters as
+    # one process alone.
+    pytest.importorskip('jax')
+    root = pathlib.Path(__file__).resolve().parent.parent
+    environment = dict(os.environ, PYTHONPATH=str(root),
+                       BLOCKS_FLOATX='float64')
+    environment.pop('XLA_FLAGS', None)
+    port = str(free_port())
+    workers = [subprocess.Popen(
+        [sys.executable, '-m', 'tests.multi_host_training', port, rank],
+        cwd=root, env=environment, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True) for rank in ('0', '1')]
+    for worker in workers:
+        output, errors = worker.communicate(timeout=600)
+        assert worker.returncode == 0, errors[-3000:]
+        result = json.loads(output.splitlines()[-1])
+        assert result['devices'] == 2
+        assert result['bn_mlp'] < 1e-10
