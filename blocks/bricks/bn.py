@@ -46,8 +46,9 @@ so of the automatic gradient, which makes deep networks compile several
 times faster. ``conserve_memory=False`` builds the plain expression
 ``(x - mean) * (scale / stdev) + shift`` and lets automatic differentiation
 derive the gradient. Both run in every compile mode (the fused operations
-have JAX implementations, :mod:`blocks.ops.jax`). Inference mode and ``mean_only`` bricks always use the plain
-expression (their backward pass keeps nothing input-sized).
+have JAX implementations, :mod:`blocks.ops.jax`). Inference mode and
+``mean_only`` bricks always use the plain expression (their backward pass
+keeps nothing input-sized).
 
 The fused path also peaks lower in memory and steps faster than the plain
 one; the measurements (``python -m benchmarks.bn_memory``) are in
