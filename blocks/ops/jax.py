@@ -321,17 +321,24 @@ def _funcify_conv2d(op, node=None, **kwargs):
     return conv
 
 
+def _pullback(linear, shape, dtype, output_grad):
+    """The transpose of `linear` (a map of arrays of `shape`) applied to
+    `output_grad`: a convolution's gradient, which XLA compiles into the
+    transposed convolution."""
+    _, pullback = jax.vjp(linear, jnp.zeros(shape, dtype))
+    return pullback(output_grad.astype(dtype))[0]
+
+
 @jax_funcify.register(Conv2dGradWeights)
 def _funcify_conv2d_grad_weights(op, node=None, **kwargs):
     dtype = node.outputs[0].dtype
 
     def grad_weights(images, output_grad, filter_size):
-        rows, cols = concrete_pair(filter_size, 'filter size')
-        shape = (output_grad.shape[1], images.shape[1], rows, cols)
+        shape = (output_grad.shape[1], images.shape[1],
+                 *concrete_pair(filter_size, 'filter size'))
         images = images.astype(dtype)
-        _, pullback = jax.vjp(lambda filters: conv2d(op, images, filters),
-                              jnp.zeros(shape, dtype))
-        return pullback(output_grad.astype(dtype))[0]
+        return _pullback(lambda filters: conv2d(op, images, filters),
+                         shape, dtype, output_grad)
     return grad_weights
 
 
@@ -340,12 +347,11 @@ def _funcify_conv2d_grad_inputs(op, node=None, **kwargs):
     dtype = node.outputs[0].dtype
 
     def grad_inputs(filters, output_grad, image_size):
-        rows, cols = concrete_pair(image_size, 'image size')
-        shape = (output_grad.shape[0], filters.shape[1], rows, cols)
+        shape = (output_grad.shape[0], filters.shape[1],
+                 *concrete_pair(image_size, 'image size'))
         filters = filters.astype(dtype)
-        _, pullback = jax.vjp(lambda images: conv2d(op, images, filters),
-                              jnp.zeros(shape, dtype))
-        return pullback(output_grad.astype(dtype))[0]
+        return _pullback(lambda images: conv2d(op, images, filters),
+                         shape, dtype, output_grad)
     return grad_inputs
 
 
