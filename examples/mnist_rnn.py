@@ -12,7 +12,9 @@ The 28 rows are the 28 time steps: the images come from the stream as
     the same with the batch-normalized LSTM of Cooijmans et al. (2016),
     which normalizes the input and recurrent terms of the gates
     separately, and the cell before its output nonlinearity, with
-    statistics per time step.
+    statistics per time step for the recurrent term and the cell, and by
+    default input-term statistics shared over the rows and noise on the
+    initial states in training (see :func:`main` for why).
 
 Both train on minibatches with the cross-entropy (the BN-LSTM in training
 mode, normalizing each minibatch with its own statistics, its population
