@@ -77,7 +77,11 @@ Scan's inner functions in the same mode
     each such scan node, as it compiles it, a copy of the op that compiles
     its inner function with the ``'auto'`` mode too (so does the scan of
     the gradient, built from the same op). The symbolic graph keeps
-    ``mode=None``, so it still pickles.
+    ``mode=None``, so it still pickles. The copy's inner function is
+    simplified first (:func:`~blocks.ops.scan_inner_graph.simplified_scan`:
+    duplicated subgraphs merged, annotation copies removed), before any
+    other scan rewrite walks it: the unsimplified step of a gradient made
+    most of a recurrent network's compile time.
 
 What is computed does not change: rewrites are left out; of those added,
 one inlines a sub-function as PyTensor does for other ``OpFromGraph``, one
@@ -135,7 +139,6 @@ convolutional networks on a CPU (see ``docs/gpu.rst``).
 
 """
 import warnings
-from copy import copy
 from functools import partial
 
 import numpy
@@ -157,6 +160,7 @@ from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from blocks.config import config
+from blocks.ops.scan_inner_graph import simplified_scan
 from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['compile_function', 'SourceFunction', 'source_names',
@@ -302,21 +306,19 @@ class InplaceUpdates(InplaceElemwiseOptimizer):
                                               prof), file=stream)
 
 
-# Before the scan rewrites (1.6 and later), which copy the mode of the
-# scans they rebuild.
-_SCAN_INNER_MODE_POSITION = 0.5
+# Before every scan rewrite (the first at 0.05), which copy the mode of
+# the scans they rebuild and walk their inner graphs.
+_SCAN_INNER_MODE_POSITION = 0.01
 
 
 @node_rewriter([Scan])
 def scan_inner_mode(fgraph, node):
     """Compile the inner function of a scan that has no mode of its own
-    with the 'auto' mode."""
+    with the 'auto' mode, and simplify that function first."""
     if node.op.mode is not None:
         return None
-    op = copy(node.op)
-    op.mode = _cached_auto_mode()
-    op.__dict__.pop('_fn', None)  # an inner function compiled before
-    return op.make_node(*node.inputs).outputs
+    return simplified_scan(node.op, _cached_auto_mode()).make_node(
+        *node.inputs).outputs
 
 
 #: Also left out when PyTensor has no BLAS to link (``blas__ldflags`` empty):
