@@ -83,6 +83,13 @@ Scan's inner functions in the same mode
     other scan rewrite walks it: the unsimplified step of a gradient made
     most of a recurrent network's compile time.
 
+Scan steps' unused inputs registered
+    PyTensor 3.0.7 leaves an input a scan's step never reads (the
+    previous glimpses of an attention recurrence) out of the step graph's
+    clients, and fast cycle detection then fails on it at every rewrite
+    of the step, which is dropped. :class:`ScanInnerClients` registers
+    those inputs, after the rewrites that rebuild scans.
+
 What is computed does not change: rewrites are left out; of those added,
 one inlines a sub-function as PyTensor does for other ``OpFromGraph``, one
 computes ``tanh`` with another implementation of the same precision, and
@@ -150,7 +157,8 @@ from pytensor.graph.traversal import ancestors
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.jax.linker import JAXLinker
 from pytensor.link.vm import VMLinker
-from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.graph.rewriting.basic import (GraphRewriter, dfs_rewriter,
+                                            node_rewriter)
 from pytensor.graph.utils import InconsistencyError
 from pytensor.scalar import Tanh
 from pytensor.scan.op import Scan
@@ -167,7 +175,7 @@ __all__ = ['compile_function', 'SourceFunction', 'source_names',
            'check_initialized', 'check_batch_rows', 'name_failing_brick',
            'BrickNamingFunction',
            'default_mode', 'auto_mode', 'auto_python_mode', 'AutoMode',
-           'InplaceUpdates',
+           'InplaceUpdates', 'ScanInnerClients',
            'jax_mode', 'NumpyValuesJAXLinker', 'data_parallel_mode',
            'DataParallelJAXLinker',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
@@ -321,6 +329,47 @@ def scan_inner_mode(fgraph, node):
         *node.inputs).outputs
 
 
+# After every rewrite that builds or rebuilds a scan (the last ones, in
+# place, run at 50.5; 'merge3', at 100, builds none).
+_SCAN_INNER_CLIENTS_POSITION = 99
+
+
+class ScanInnerClients(GraphRewriter):
+    """Give each input a scan's step never reads its (empty) entry among
+    the clients of the step's graph, as every other graph has.
+
+    PyTensor 3.0.7 builds the step graph of every new scan op with
+    ``construct_nominal_fgraph``, which drops those inputs from
+    ``fgraph.clients`` (it replaces each input by a nominal one, but an
+    unused input has no client to move, and the new one is never added).
+    Fast cycle detection then looks every protected input of the step up
+    there when it validates a rewrite of the step: the lookup fails with a
+    ``KeyError``, so each rewrite of the step is dropped, and logged as a
+    "Rewrite failure". ``AttentionRecurrent``'s step never reads its
+    previous glimpses (they are states only to be returned), so every
+    attention model lost the rewrites of its step that way.
+    """
+
+    def apply(self, fgraph):
+        """Complete the clients of the steps of the scans of `fgraph`;
+        returns how many inputs were missing."""
+        missing = 0
+        for node in fgraph.apply_nodes:
+            if not isinstance(node.op, Scan):
+                continue
+            step = node.op.fgraph
+            for variable in step.inputs:
+                if variable not in step.clients:
+                    step.clients[variable] = []
+                    missing += 1
+        return missing
+
+    @classmethod
+    def print_profile(cls, stream, prof, level=0):
+        print('{}{} {} step inputs given clients'.format(
+            '    ' * level, cls.__name__, prof), file=stream)
+
+
 #: Also left out when PyTensor has no BLAS to link (``blas__ldflags`` empty):
 #: its fallback ``Gemm`` is slower than ``Dot22`` (NumPy's BLAS) followed
 #: by a fused elementwise update (see the module notes).
@@ -363,7 +412,8 @@ def auto_mode():
                       name='vectorize_transcendental'), _VECTORIZE_POSITION),
         (InplaceUpdates(), _INPLACE_UPDATES_POSITION),
         (dfs_rewriter(scan_inner_mode, name='scan_inner_mode'),
-         _SCAN_INNER_MODE_POSITION))
+         _SCAN_INNER_MODE_POSITION),
+        (ScanInnerClients(), _SCAN_INNER_CLIENTS_POSITION))
 
 
 def auto_python_mode():

@@ -2,8 +2,6 @@
 import re
 from inspect import isclass
 
-from pytensor.graph.basic import NominalVariable
-
 from blocks.annotations import ApplicationCall, get_annotation
 from blocks.bricks.base import BoundApplication, Brick
 from blocks.graph import ComputationGraph
@@ -153,13 +151,17 @@ class VariableFilter:
     def __call__(self, variables):
         """Filter a list of variables, or a computation graph.
 
-        A graph is searched step functions included: its variables, then
-        the variables of the steps of its loops (see
-        :attr:`ComputationGraph.scan_variables`) except the stand-ins the
-        steps have for the loops' outer inputs. A variable made inside a
-        step (a brick's output there, say) can thus be given to
-        :func:`~blocks.graph.apply_dropout` like any other; filter
-        ``graph.variables`` to search the outer graph only.
+        As in Blocks, a graph is searched through its
+        :attr:`~blocks.graph.ComputationGraph.variables`: the outer graph,
+        the variables of a loop's step function excluded (a ``generate``
+        call thus gives one ``outputs``, the time-stacked one). To search
+        the steps of the loops, filter
+        :attr:`~blocks.graph.ComputationGraph.scan_variables` instead
+        (``VariableFilter(roles=[OUTPUT])(cg.scan_variables)``); what is
+        found there can be given to :meth:`ComputationGraph.replace
+        <blocks.graph.ComputationGraph.replace>`,
+        :func:`~blocks.graph.apply_dropout` or
+        :func:`~blocks.graph.apply_noise` like an outer variable.
 
         Returns
         -------
@@ -168,18 +170,6 @@ class VariableFilter:
 
         """
         if isinstance(variables, ComputationGraph):
-            variables = _searchable_variables(variables)
+            variables = variables.variables
         tests = list(self._tests())
         return [var for var in variables if all(test(var) for test in tests)]
-
-
-def _searchable_variables(graph):
-    """The variables of a graph and of its loops' steps, once each; the
-    steps' inputs stand for outer variables and are left out."""
-    seen = set(graph.variables)
-    variables = list(graph.variables)
-    for var in graph.scan_variables:
-        if var not in seen and not isinstance(var, NominalVariable):
-            seen.add(var)
-            variables.append(var)
-    return variables

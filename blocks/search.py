@@ -34,8 +34,7 @@ class BeamSearch:
         The ``outputs`` of a ``generate`` call of a
         :class:`~blocks.bricks.sequence_generators.BaseSequenceGenerator`
         (``VariableFilter(applications=[generator.generate],
-        name='outputs')`` of the outer graph's variables: searching the
-        graph itself also finds the step's ``outputs``). The call must get
+        name='outputs')(ComputationGraph(generated))``). The call must get
         its batch size as a symbolic scalar (``x.shape[1]``, say): that
         scalar becomes the beam size.
 
@@ -55,7 +54,7 @@ class BeamSearch:
                                        attended=..., attended_mask=...)
         samples, = VariableFilter(applications=[generator.generate],
                                   name='outputs')(
-                                      ComputationGraph(generated).variables)
+                                      ComputationGraph(generated))
         beam_search = BeamSearch(samples)
         outputs, costs = beam_search.search(
             {chars: numpy.repeat(encoded[:, None], 10, axis=1)},

@@ -11,13 +11,14 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import get_mode
+from pytensor.graph.fg import FunctionGraph
 from pytensor.scan.op import Scan
 
 from blocks.bricks import Rectifier
 from blocks.bricks.conv import (Convolutional, ConvolutionalSequence,
                                 MaxPooling)
-from blocks.compilation import (SourceFunction, auto_mode, compile_function,
-                                default_mode)
+from blocks.compilation import (ScanInnerClients, SourceFunction, auto_mode,
+                                compile_function, default_mode)
 from blocks.config import Configuration, config
 from blocks.initialization import Constant
 from blocks.ops.vectorized import VectorizedUnary
@@ -215,6 +216,22 @@ def test_scans_compile_their_step_with_the_auto_mode_too():
         reference.append(h)
     ours, _ = function(data)
     numpy.testing.assert_allclose(ours, reference, rtol=1e-5)
+
+
+def test_scan_steps_get_clients_for_the_inputs_they_never_read():
+    x = pt.matrix('x')
+    # The step ignores the previous value of its second state.
+    states, doubled = pytensor.scan(
+        lambda x_t, h, ignored: (h + x_t, 2 * x_t), sequences=[x],
+        outputs_info=[pt.zeros_like(x[0])] * 2, return_updates=False)
+    graph = FunctionGraph([x], [states, doubled], clone=False)
+    node, = [node for node in graph.apply_nodes
+             if isinstance(node.op, Scan)]
+    step = node.op.fgraph
+    missing = [var for var in step.inputs if var not in step.clients]
+    assert ScanInnerClients().apply(graph) == len(missing)
+    assert all(step.clients[var] == [] for var in missing)
+    assert all(var in step.clients for var in step.inputs)
 
 
 def test_jax_mode_gives_numpy_values(compile_mode):

@@ -1,4 +1,5 @@
 import itertools
+import logging
 
 import numpy
 import pytensor
@@ -45,19 +46,40 @@ def model():
     generated = generator.generate(
         n_steps=2 * attended.shape[0], batch_size=attended.shape[1],
         attended=attended, attended_mask=attended_mask)
+    # Blocks' idiom: filter the graph itself.
     samples, = VariableFilter(applications=[generator.generate],
-                              name='outputs')(
-                                  ComputationGraph(generated).variables)
+                              name='outputs')(ComputationGraph(generated))
     outputs, mask = pt.lmatrix('outputs'), pt.matrix('mask')
-    cost_matrix = compile_function(
-        [outputs, mask, attended, attended_mask],
-        generator.cost_matrix(outputs, mask, attended=attended,
-                              attended_mask=attended_mask))
+    with RewriteFailures() as failures:
+        cost_matrix = compile_function(
+            [outputs, mask, attended, attended_mask],
+            generator.cost_matrix(outputs, mask, attended=attended,
+                                  attended_mask=attended_mask))
     rng = numpy.random.RandomState(3)
     source = rng.randn(T_A, 1, ATTENDED).astype(floatX)
     return dict(generator=generator, samples=samples, attended=attended,
                 attended_mask=attended_mask, cost_matrix=cost_matrix,
-                source=source, beam_search=BeamSearch(samples))
+                source=source, beam_search=BeamSearch(samples),
+                generated=generated, rewrite_failures=failures)
+
+
+class RewriteFailures(logging.Handler):
+    """Collects the rewrites PyTensor reports as failed while the block
+    runs."""
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages = []
+        self.logger = logging.getLogger('pytensor.graph.rewriting.basic')
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        self.logger.addHandler(self)
+        return self.messages
+
+    def __exit__(self, *exc_info):
+        self.logger.removeHandler(self)
 
 
 def inputs_for(model, beam_size):
@@ -99,6 +121,23 @@ def exhaustive(model, max_length, ignore_first_eol=False):
 def finite(outputs, costs):
     return [(tuple(output), cost) for output, cost in zip(outputs, costs)
             if numpy.isfinite(cost)]
+
+
+def test_the_filtered_graph_gives_the_outer_outputs_only(model):
+    cg = ComputationGraph(model['generated'])
+    wanted = VariableFilter(applications=[model['generator'].generate],
+                            name='outputs')
+    assert wanted(cg) == [model['samples']] == wanted(cg.variables)
+    assert model['samples'].ndim == 2  # (time, batch)
+    # The step's own outputs, on request.
+    step_outputs = wanted(cg.scan_variables)
+    assert step_outputs and all(var.ndim == 1 for var in step_outputs)
+    assert model['samples'] not in step_outputs
+
+
+def test_attention_steps_compile_without_rewrite_failures(model):
+    # The steps never read their previous glimpses; see ScanInnerClients.
+    assert model['rewrite_failures'] == []
 
 
 @pytest.mark.parametrize('ignore_first_eol', [False, True])

@@ -64,7 +64,7 @@ def test_scans_of_similar_loops_stay_distinct(x):
     cg = ComputationGraph([first, second])
     assert len(cg.scans) == 2
     assert cg.scans[0] == cg.scans[1]  # structurally equal ops
-    inputs = VariableFilter(name='step_input')(cg)
+    inputs = VariableFilter(name='step_input')(cg.scan_variables)
     assert len(inputs) == 2
     # Replacing the step input of one loop leaves the other alone.
     doubled = cg.replace({inputs[0]: 2 * inputs[0]})
@@ -75,16 +75,17 @@ def test_scans_of_similar_loops_stay_distinct(x):
     assert len(loop_nodes(doubled.outputs)) == 2
 
 
-def test_filter_finds_step_variables_but_not_stand_ins(x):
+def test_filter_searches_the_outer_graph_and_steps_on_request(x):
     h = accumulate(x)
     cg = ComputationGraph(h)
-    found = VariableFilter(name='step_output')(cg)
-    assert len(found) == 1 and found[0] in cg.scan_variables
-    assert VariableFilter(name='step_output')(cg.variables) == []
+    # As in Blocks: a graph is filtered through its outer variables ...
+    assert VariableFilter(name='step_output')(cg) == []
+    assert VariableFilter()(cg) == cg.variables
+    # ... and its loops' steps through scan_variables.
+    found = VariableFilter(name='step_output')(cg.scan_variables)
+    assert len(found) == 1 and found[0] not in cg.variables
     scan_op, = cg.scans
-    everything = VariableFilter()(cg)
-    assert not set(scan_op.inner_inputs) & set(everything)
-    assert len(everything) == len(set(everything))
+    assert set(scan_op.inner_inputs) <= set(cg.scan_variables)
 
 
 def test_nested_loop_variables_are_scan_variables():
@@ -92,8 +93,8 @@ def test_nested_loop_variables_are_scan_variables():
     totals = pytensor.scan(lambda x: accumulate(x), sequences=matrices,
                            return_updates=False)
     cg = ComputationGraph(totals)
-    assert len(VariableFilter(name='step_output')(cg)) == 1
-    inner_input, = VariableFilter(name='step_input')(cg)
+    assert len(VariableFilter(name='step_output')(cg.scan_variables)) == 1
+    inner_input, = VariableFilter(name='step_input')(cg.scan_variables)
     tripled = cg.replace({inner_input: 3 * inner_input})
     value = tripled.outputs[0].eval(
         {matrices: numpy.ones((2, 3, 1, 1), dtype=floatX)}, mode=MODE)
@@ -103,7 +104,7 @@ def test_nested_loop_variables_are_scan_variables():
 def test_replace_in_step_matches_a_step_built_so(x, ones):
     weights = pytensor.shared(0.5 * numpy.eye(3, dtype=floatX))
     cg = ComputationGraph(accumulate(x, weights))
-    step_input, = VariableFilter(name='step_input')(cg)
+    step_input, = VariableFilter(name='step_input')(cg.scan_variables)
     rewritten = cg.replace({step_input: 3 * step_input})
     built = accumulate(x, weights, transform=lambda value: 3 * value)
     expected = numpy.zeros((2, 3))
@@ -120,8 +121,8 @@ def test_replace_in_step_matches_a_step_built_so(x, ones):
 
 def test_inner_and_outer_keys_rebuild_the_loop_once(x, ones):
     cg = ComputationGraph(accumulate(x))
-    step_input, = VariableFilter(name='step_input')(cg)
-    step_output, = VariableFilter(name='step_output')(cg)
+    step_input, = VariableFilter(name='step_input')(cg.scan_variables)
+    step_output, = VariableFilter(name='step_output')(cg.scan_variables)
     rewritten = cg.replace({x: x + 1, step_input: 2 * step_input,
                             step_output: step_output + 10})
     assert len(loop_nodes(rewritten.outputs)) == 1
@@ -132,7 +133,7 @@ def test_inner_and_outer_keys_rebuild_the_loop_once(x, ones):
 
 def test_free_symbolic_values_enter_the_loop(x, ones):
     cg = ComputationGraph(accumulate(x))
-    step_input, = VariableFilter(name='step_input')(cg)
+    step_input, = VariableFilter(name='step_input')(cg.scan_variables)
     factor = pt.scalar('factor', dtype=floatX)
     rewritten = cg.replace({step_input: factor * step_input})
     assert set(rewritten.inputs) == {x, factor}
@@ -145,7 +146,7 @@ def test_gradient_through_a_rewritten_loop():
 
     def rewritten_total(x):
         cg = ComputationGraph(accumulate(x, weights).sum())
-        step_input, = VariableFilter(name='step_input')(cg)
+        step_input, = VariableFilter(name='step_input')(cg.scan_variables)
         return cg.replace({step_input: pt.tanh(step_input)}).outputs[0]
 
     verify_grad(rewritten_total,
@@ -163,7 +164,7 @@ def test_replacing_a_stand_in_is_refused(x):
 
 def test_dropout_in_a_step_draws_a_new_mask_each_step_and_call(x):
     cg = ComputationGraph(accumulate(x))
-    step_input, = VariableFilter(name='step_input')(cg)
+    step_input, = VariableFilter(name='step_input')(cg.scan_variables)
     dropped = apply_dropout(cg, [step_input], 0.5, seed=3)
     run = dropped.get_function(mode=MODE)
     data = numpy.ones((6, 50, 40), dtype=floatX)
@@ -195,7 +196,7 @@ def test_noise_on_a_weight_used_in_a_step_is_drawn_once_per_call():
 def test_exposed_step_variables_are_stacked_over_time(x, ones):
     h = accumulate(x)
     cg = ComputationGraph(h)
-    step_input, = VariableFilter(name='step_input')(cg)
+    step_input, = VariableFilter(name='step_input')(cg.scan_variables)
     squared = step_input ** 2
     rebuild = _Rebuild([h], {step_input: squared}, exposed=[squared])
     new_h, = rebuild.run()
