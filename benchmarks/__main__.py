@@ -27,7 +27,9 @@ Benchmarks (``--only`` names):
                   an ``nn.LSTMCell`` loop, its compile time, a 4-layer
                   RecurrentStack's, and the scan overhead per step;
 ``cold_compile``  the first training step of 1b's model on an empty
-                  compile cache, and warm, against the Flax peer's.
+                  compile cache, and warm, against the Flax peer's;
+``seqgen``        the reverse_words model (issue 16): its training step
+                  and its beam search (beam 10) against PyTorch.
 
 In a thread setting, BLAS, PyTorch and XLA use that many threads (the
 process is bound to as many CPUs, XLA sizing its pool by them).
@@ -44,9 +46,9 @@ import time
 from benchmarks.peers import COMPILED, EAGER, FLAX, PEERS
 
 NAMES = ('mlp_training', 'compile_time', 'lenet_bricks', 'lenet',
-         'inference', 'compile_modes', 'lstm', 'cold_compile')
+         'inference', 'compile_modes', 'lstm', 'cold_compile', 'seqgen')
 #: Run in the first thread setting only.
-ONCE = ('compile_time', 'compile_modes', 'lstm', 'cold_compile')
+ONCE = ('compile_time', 'compile_modes', 'lstm', 'cold_compile', 'seqgen')
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -105,6 +107,9 @@ def run_benchmark(name, args):
     if name == 'lstm':
         from benchmarks import lstm
         return lstm.run(args.quick)
+    if name == 'seqgen':
+        from benchmarks import seqgen
+        return seqgen.run(args.quick)
     if name == 'cold_compile':
         from benchmarks import cold_compile
         workers = [worker for worker in cold_compile.WORKERS
@@ -214,6 +219,33 @@ def target_rows(results):
     if 'lstm' in results:
         for row in lstm_rows(results['lstm']):
             add(*row)
+    if 'seqgen' in results:
+        for row in seqgen_rows(results['seqgen']):
+            add(*row)
+    return rows
+
+
+def seqgen_rows(r):
+    """The reverse_words rows (issue 16): (benchmark, blocks, PyTorch,
+    ratio[, target, met]) tuples."""
+    rows = []
+    for threads, entry in sorted(r['threads'].items()):
+        load = entry['load_average'][0]
+        ratio = entry['training ratio']
+        rows.append((
+            '16 reverse_words train step, batch {}, {} thread(s) (load '
+            '{:.1f})'.format(r['batch'], threads, load),
+            '{:.1f} ms'.format(1e3 * entry['blocks step_seconds']),
+            '{:.1f} ms'.format(1e3 * entry['torch step_seconds']),
+            '{:.2f} (time ratio)'.format(ratio), '<= 1.5', ratio <= 1.5))
+        rows.append((
+            '16 reverse_words beam search (beam {}), {} thread(s)'.format(
+                r['beam'], threads),
+            '{:.1f} sentences/s'.format(
+                entry['blocks sentences_per_second']),
+            '{:.1f} sentences/s'.format(
+                entry['torch sentences_per_second']),
+            '{:.2f} (time ratio)'.format(entry['beam search ratio'])))
     return rows
 
 

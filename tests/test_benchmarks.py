@@ -64,6 +64,26 @@ def test_lstm_rows_judge_each_target():
     assert rows[stack][0] == 'ImportError()'
 
 
+def test_seqgen_rows_judge_the_training_ratio_per_thread_setting():
+    from benchmarks.__main__ import seqgen_rows
+
+    def entry(blocks, torch):
+        return {'blocks step_seconds': blocks, 'torch step_seconds': torch,
+                'training ratio': blocks / torch,
+                'blocks sentences_per_second': 20.0,
+                'torch sentences_per_second': 25.0,
+                'beam search ratio': 1.25, 'load_average': [2.0, 2.0, 2.0]}
+    result = {'batch': 10, 'beam': 10,
+              'threads': {'1': entry(0.3, 0.25), '2': entry(0.5, 0.25)}}
+    train_1, beam_1, train_2, beam_2 = seqgen_rows(result)
+    assert train_1[1:] == ('300.0 ms', '250.0 ms', '1.20 (time ratio)',
+                           '<= 1.5', True)
+    assert train_2[-2:] == ('<= 1.5', False)
+    assert beam_1[1:] == ('20.0 sentences/s', '25.0 sentences/s',
+                          '1.25 (time ratio)')
+    assert '2 thread(s)' in beam_2[0]
+
+
 def test_peer_rows_name_the_fastest_peer_and_compare_first_losses():
     from benchmarks.__main__ import peer_rows
     from benchmarks.peers import comparison
