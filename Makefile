@@ -25,9 +25,11 @@ test: install
 	$(MAKE) test-jax
 
 # A representative part of the suite again under blocks' JAX mode (when
-# JAX is installed): the BN-MLP and LeNet examples train, save and resume.
+# JAX is installed): the BN-MLP and LeNet examples train, save and resume;
+# a GRU sequence generator trains through scan and samples.
 JAX_TESTS := tests/examples/test_mnist_examples.py::test_mnist_bn_trains_in_training_mode_and_saves_statistics \
-	tests/examples/test_mnist_lenet.py tests/test_compilation.py::test_jax_mode_gives_numpy_values
+	tests/examples/test_mnist_lenet.py tests/test_compilation.py::test_jax_mode_gives_numpy_values \
+	tests/examples/test_markov_chain.py::test_train_ten_batches_then_sample
 
 test-jax: install
 	@if $(BIN)/python -c 'import jax' 2>/dev/null; then \
