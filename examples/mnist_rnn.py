@@ -37,6 +37,7 @@ The measured curves, settings and wall times are in
 """
 import json
 import os
+import sys
 
 from pytensor import tensor
 
@@ -57,6 +58,7 @@ from blocks.initialization import Constant, IsotropicGaussian
 from blocks.main_loop import MainLoop
 from blocks.model import Model
 from blocks.monitoring import aggregation
+from blocks.scripts.continue_training import interrupted_exit_status
 
 from examples import (PrintErrors, float32, mnist_parser, mnist_stream,
                       report)
@@ -337,6 +339,8 @@ def parse_args(argv=None):
 
 
 def cli(argv=None):
+    """Train as the command line says; returns the exit status: 0, or
+    130 / 143 when SIGINT / SIGTERM stopped the training."""
     args = parse_args(argv)
     save_to = args.save_to.replace('MODEL', args.model)
     main_loop = main(model=args.model, num_epochs=args.num_epochs,
@@ -349,10 +353,11 @@ def cli(argv=None):
                      initial_state_noise=args.initial_state_noise)
     report(main_loop, ' ({}, inference mode)'.format(args.model),
            [('Checkpoint', save_to), ('Learning curves', args.plot_to)])
+    return interrupted_exit_status(main_loop)
 
 
 if __name__ == '__main__':
     # Run the imported module, so that the checkpoint refers to
     # examples.mnist_rnn.RecordCurve rather than to __main__.
     from examples.mnist_rnn import cli
-    cli()
+    sys.exit(cli())

@@ -2,6 +2,8 @@
 epoch and adds its curve to the shared JSON file, whose plot then shows
 both."""
 import json
+import signal
+from types import SimpleNamespace
 
 import numpy
 import pytest
@@ -67,3 +69,16 @@ def test_each_model_adds_its_curve_and_the_plot_shows_both(tiny_mnist,
         assert curve['settings']['model'] == model
     assert (tiny_mnist / 'curves.png').read_bytes()[:4] == b'\x89PNG'
     assert 'Epoch 1: train error' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('signum, status', [(None, 0),
+                                            (signal.SIGINT, 130),
+                                            (signal.SIGTERM, 143)])
+def test_command_line_exits_as_shells_expect(monkeypatch, tmp_path, signum,
+                                             status):
+    stopped = SimpleNamespace(
+        interrupted_by=signum, status={'iterations_done': 3,
+                                       'epochs_done': 1},
+        log=SimpleNamespace(last_epoch_row={'test_error_rate': 0.5}))
+    monkeypatch.setattr(mnist_rnn, 'main', lambda **kwargs: stopped)
+    assert mnist_rnn.cli([str(tmp_path / 'run.tar')]) == status
