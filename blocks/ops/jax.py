@@ -205,6 +205,7 @@ class ConcreteShapeArithmetic(Op):
         return self.op.make_node(*node.inputs)
 
     def perform(self, node, inputs, output_storage):
+        """Compute as the wrapped Op does."""
         self.op.perform(self._wrapped_node(node), inputs, output_storage)
 
     def infer_shape(self, fgraph, node, input_shapes):
