@@ -844,8 +844,9 @@ class BrickNamingFunction:
     of the PyTensor function it wraps (``maker``, ``copy``, ...) is at
     hand.
 
-    :meth:`ComputationGraph.get_function` returns one, so that a user's
-    own function reports its bricks as the training step does.
+    :meth:`~blocks.graph.computation_graph.ComputationGraph.get_function`
+    returns one, so that a user's own function reports its bricks as the
+    training step does.
 
     Examples
     --------
