@@ -90,12 +90,21 @@ Scan steps' unused inputs registered
     of the step, which is dropped. :class:`ScanInnerClients` registers
     those inputs, after the rewrites that rebuild scans.
 
+Products of sequences by loop-invariant matrices out of loops
+    A step's ``dot(x_t, W)``, with ``W`` the same at every step, becomes
+    one product of the whole sequence before the loop
+    (:func:`~blocks.ops.scan_products.push_out_sequence_products`); the
+    scan of an LSTM's gradient makes such a product at every step (it
+    recomputes the forward ``h_{t-1} W``).
+
 What is computed does not change: rewrites are left out; of those added,
 one inlines a sub-function as PyTensor does for other ``OpFromGraph``, one
 computes ``tanh`` with another implementation of the same precision, and
 one writes updates where PyTensor's own in-place rewrite would, one
-chooses the mode of scan's inner functions; no rewrite tagged unsafe is
-used.
+chooses the mode of scan's inner functions (and merges what they compute
+twice), one makes one product of what a loop computed in many (the same
+values up to the order of the sums inside the BLAS); no rewrite tagged
+unsafe is used.
 
 Why not Numba, PyTensor 3's default? It JIT-compiles every function on its
 first call, which takes minutes of CPU for a deep batch-normalized training
@@ -169,6 +178,7 @@ from pytensor.tensor.special import LogSoftmax, Softmax
 
 from blocks.config import config
 from blocks.ops.scan_inner_graph import simplified_scan
+from blocks.ops.scan_products import push_out_sequence_products
 from blocks.ops.vectorized import VectorizedUnary
 
 __all__ = ['compile_function', 'SourceFunction', 'source_names',
@@ -370,6 +380,11 @@ class ScanInnerClients(GraphRewriter):
             '    ' * level, cls.__name__, prof), file=stream)
 
 
+# After PyTensor's first scan rewrites (0.05), which move elementwise
+# work on sequences out of loops, before shapes are tracked (0.1).
+_SEQUENCE_PRODUCTS_POSITION = 0.07
+
+
 #: Also left out when PyTensor has no BLAS to link (``blas__ldflags`` empty):
 #: its fallback ``Gemm`` is slower than ``Dot22`` (NumPy's BLAS) followed
 #: by a fused elementwise update (see the module notes).
@@ -413,7 +428,10 @@ def auto_mode():
         (InplaceUpdates(), _INPLACE_UPDATES_POSITION),
         (dfs_rewriter(scan_inner_mode, name='scan_inner_mode'),
          _SCAN_INNER_MODE_POSITION),
-        (ScanInnerClients(), _SCAN_INNER_CLIENTS_POSITION))
+        (ScanInnerClients(), _SCAN_INNER_CLIENTS_POSITION),
+        (dfs_rewriter(push_out_sequence_products, ignore_newtrees=False,
+                      name='push_out_sequence_products'),
+         _SEQUENCE_PRODUCTS_POSITION))
 
 
 def auto_python_mode():
