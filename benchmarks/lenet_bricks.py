@@ -28,7 +28,7 @@ import json
 import time
 
 from benchmarks.peers import (COMPILED, EAGER, FLAX, PEERS, available,
-                              comparison, first_calls, flax_peers,
+                              first_calls, flax_peers, record_peers,
                               torch_compiled)
 
 LEARNING_RATE = 0.01
@@ -173,13 +173,7 @@ def run(quick=False, batch=100, verbose=True, peers=PEERS):
               'first_step_max_weight_difference': difference}
     result['step_time_ratio'] = (result['blocks_step_seconds']
                                  / result['torch_step_seconds'])
-    result['first_losses'] = {key: value[0] for key, value in first.items()}
-    result['peers_first_call_seconds'] = {
-        key: value[1] for key, value in first.items() if key in PEERS}
-    seconds = {'blocks': result['blocks_step_seconds'],
-               EAGER: result['torch_step_seconds']}
-    seconds.update({peer: median(times[peer]) for peer in steps_of_peers})
-    result['peers'] = comparison(seconds)
+    record_peers(result, first, times, steps_of_peers)
     if verbose:
         print('LeNet+SBN (bricks), batch {}: blocks {:.1f} ms, torch {:.1f} '
               'ms, ratio {:.2f} (first-step weight difference {:.1e})'.format(
@@ -188,7 +182,7 @@ def run(quick=False, batch=100, verbose=True, peers=PEERS):
                   result['step_time_ratio'], difference), flush=True)
         print('  steps: ' + ', '.join(
             '{} {:.1f} ms'.format(key, 1e3 * value)
-            for key, value in seconds.items())
+            for key, value in result['peers']['seconds'].items())
             + '; first losses ' + ', '.join(
                 '{} {:.6f}'.format(key, value)
                 for key, value in result['first_losses'].items()),

@@ -46,7 +46,7 @@ import argparse
 import json
 
 from benchmarks.peers import (COMPILED, EAGER, FLAX, PEERS, available,
-                              comparison, first_calls, flax_peers,
+                              first_calls, flax_peers, record_peers,
                               torch_compiled)
 
 MODELS = {
@@ -250,13 +250,7 @@ def run_model(name, quick=False, verbose=True, peers=PEERS):
         result['torch_loop_seconds_per_batch']
         - result['torch_step_seconds'])
     result['flops_per_step'] = training_flops(dims, batch)
-    result['first_losses'] = {key: value[0] for key, value in first.items()}
-    result['peers_first_call_seconds'] = {
-        key: value[1] for key, value in first.items() if key in PEERS}
-    seconds = {'blocks': result['blocks_step_seconds'],
-               EAGER: result['torch_step_seconds']}
-    seconds.update({peer: median(times[peer]) for peer in steps_of_peers})
-    result['peers'] = comparison(seconds)
+    record_peers(result, first, times, steps_of_peers)
     if verbose:
         print('{}: blocks {:.0f} ex/s (loop {:.2f} ms/batch, step {:.2f} ms)'
               ', torch {:.0f} ex/s (loop {:.2f} ms, step {:.2f} ms), '
@@ -272,7 +266,7 @@ def run_model(name, quick=False, verbose=True, peers=PEERS):
                   difference), flush=True)
         print('  steps: ' + ', '.join(
             '{} {:.2f} ms'.format(key, 1e3 * value)
-            for key, value in seconds.items())
+            for key, value in result['peers']['seconds'].items())
             + '; first losses ' + ', '.join(
                 '{} {:.6f}'.format(key, value)
                 for key, value in result['first_losses'].items()),

@@ -77,3 +77,17 @@ def comparison(seconds, blocks='blocks'):
     return {'seconds': dict(seconds), 'fastest_peer': fastest,
             'ratio_to_fastest': (seconds[blocks] / peers[fastest]
                                  if fastest else None)}
+
+
+def record_peers(result, first, times, peers):
+    """Add to a benchmark's `result` the contenders' first losses, the
+    peers' first-call seconds (compilation included) and the peer table
+    row (:func:`comparison`), from the blocks and PyTorch eager step
+    times already in `result` and the median times of `peers`."""
+    result['first_losses'] = {key: value[0] for key, value in first.items()}
+    result['peers_first_call_seconds'] = {
+        key: value[1] for key, value in first.items() if key in PEERS}
+    seconds = {'blocks': result['blocks_step_seconds'],
+               EAGER: result['torch_step_seconds']}
+    seconds.update({peer: median(times[peer]) for peer in peers})
+    result['peers'] = comparison(seconds)
