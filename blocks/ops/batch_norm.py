@@ -184,6 +184,30 @@ def normalize(input_, mean, stdev=None, scale=None, shift=None):
     return output
 
 
+def closed_form_gradient(x, scale, mean, stdev, g_output, g_mean, g_stdev,
+                         axes, count, zeros_like):
+    """The gradients (x, scale, shift) of the module notes' closed form.
+
+    Written with arithmetic operators and ``.sum`` only, so that one rule
+    serves PyTensor expressions and JAX arrays alike (`zeros_like` is the
+    library's own); a gradient given as None counts as zero.
+    """
+    x_hat = normalize(x, mean, stdev)
+    g_x = zeros_like(x)
+    g_scale = g_shift = zeros_like(mean)
+    if g_output is not None:
+        g_shift = g_output.sum(axis=axes, keepdims=True)
+        g_scale = (g_output * x_hat).sum(axis=axes, keepdims=True)
+        factor = scale / stdev if scale is not None else 1 / stdev
+        g_x = factor * (g_output - g_shift / count
+                        - x_hat * (g_scale / count))
+    if g_mean is not None:
+        g_x = g_x + g_mean / count
+    if g_stdev is not None:
+        g_x = g_x + x_hat * (g_stdev / count)
+    return g_x, g_scale, g_shift
+
+
 def _normalized_axes(axes, ndim):
     """`axes` as a sorted tuple of distinct non-negative axes of `ndim`."""
     axes = (axes,) if isinstance(axes, numbers.Integral) else tuple(axes)
@@ -457,19 +481,9 @@ class BatchNormalizationTrainGrad(Op):
         x, scale, mean, stdev, g_output, g_mean, g_stdev = self._unpack(
             inputs)
         count = pt.cast(_element_count(x.shape, self.axes), x.dtype)
-        x_hat = normalize(x, mean, stdev)
-        g_x = pt.zeros_like(x)
-        g_scale = g_shift = pt.zeros_like(mean)
-        if g_output is not None:
-            g_shift = g_output.sum(axis=self.axes, keepdims=True)
-            g_scale = (g_output * x_hat).sum(axis=self.axes, keepdims=True)
-            factor = scale / stdev if scale is not None else 1 / stdev
-            g_x = factor * (g_output - g_shift / count
-                            - x_hat * (g_scale / count))
-        if g_mean is not None:
-            g_x = g_x + g_mean / count
-        if g_stdev is not None:
-            g_x = g_x + x_hat * (g_stdev / count)
+        g_x, g_scale, g_shift = closed_form_gradient(
+            x, scale, mean, stdev, g_output, g_mean, g_stdev, self.axes,
+            count, pt.zeros_like)
         return [g_x, self._parameter_shaped(g_scale),
                 self._parameter_shaped(g_shift)]
 

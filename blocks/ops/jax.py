@@ -65,6 +65,7 @@ from blocks.ops.batch_norm import (
     BatchNormalizationTrain,
     BatchNormalizationTrainGrad,
     _element_count,
+    closed_form_gradient,
 )
 from blocks.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from blocks.ops.pool import MaxPoolGradGrad, Pool, PoolGrad
@@ -498,20 +499,8 @@ def _ghost_gradient(op, epsilon, groups, x, scale, g_output, g_mean,
 
 def _gradient(op, x, scale, mean, stdev, g_output, g_mean, g_stdev):
     count = jnp.asarray(_element_count(x.shape, op.axes), x.dtype)
-    x_hat = (x - mean) / stdev
-    g_x = jnp.zeros_like(x)
-    g_scale = g_shift = jnp.zeros_like(mean)
-    if g_output is not None:
-        g_shift = g_output.sum(axis=op.axes, keepdims=True)
-        g_scale = (g_output * x_hat).sum(axis=op.axes, keepdims=True)
-        factor = scale / stdev if scale is not None else 1 / stdev
-        g_x = factor * (g_output - g_shift / count
-                        - x_hat * (g_scale / count))
-    if g_mean is not None:
-        g_x = g_x + g_mean / count
-    if g_stdev is not None:
-        g_x = g_x + x_hat * (g_stdev / count)
-    return g_x, g_scale, g_shift
+    return closed_form_gradient(x, scale, mean, stdev, g_output, g_mean,
+                                g_stdev, op.axes, count, jnp.zeros_like)
 
 
 @jax_funcify.register(BatchNormalizationTrainGrad)
