@@ -28,8 +28,8 @@ import json
 import time
 
 from benchmarks.peers import (COMPILED, EAGER, FLAX, PEERS, available,
-                              first_calls, flax_peers, record_peers,
-                              torch_compiled)
+                              first_calls, flax_peers, peers_line,
+                              record_peers, torch_compiled)
 
 LEARNING_RATE = 0.01
 
@@ -180,13 +180,7 @@ def run(quick=False, batch=100, verbose=True, peers=PEERS):
                   batch, 1e3 * result['blocks_step_seconds'],
                   1e3 * result['torch_step_seconds'],
                   result['step_time_ratio'], difference), flush=True)
-        print('  steps: ' + ', '.join(
-            '{} {:.1f} ms'.format(key, 1e3 * value)
-            for key, value in result['peers']['seconds'].items())
-            + '; first losses ' + ', '.join(
-                '{} {:.6f}'.format(key, value)
-                for key, value in result['first_losses'].items()),
-            flush=True)
+        print(peers_line(result), flush=True)
     return result
 
 

@@ -46,8 +46,8 @@ import argparse
 import json
 
 from benchmarks.peers import (COMPILED, EAGER, FLAX, PEERS, available,
-                              first_calls, flax_peers, record_peers,
-                              torch_compiled)
+                              first_calls, flax_peers, peers_line,
+                              record_peers, torch_compiled)
 
 MODELS = {
     'mnist_bn': dict(dims=[784, 100, 10], activation='tanh', batch=50,
@@ -264,13 +264,7 @@ def run_model(name, quick=False, verbose=True, peers=PEERS):
                   1e3 * result['torch_step_seconds'],
                   result['throughput_ratio'], result['step_ratio'],
                   difference), flush=True)
-        print('  steps: ' + ', '.join(
-            '{} {:.2f} ms'.format(key, 1e3 * value)
-            for key, value in result['peers']['seconds'].items())
-            + '; first losses ' + ', '.join(
-                '{} {:.6f}'.format(key, value)
-                for key, value in result['first_losses'].items()),
-            flush=True)
+        print(peers_line(result, decimals=2), flush=True)
     return result
 
 

@@ -91,3 +91,14 @@ def record_peers(result, first, times, peers):
                EAGER: result['torch_step_seconds']}
     seconds.update({peer: median(times[peer]) for peer in peers})
     result['peers'] = comparison(seconds)
+
+
+def peers_line(result, decimals=1):
+    """The line a verbose benchmark prints of what :func:`record_peers`
+    added: each contender's step time and first loss."""
+    return ('  steps: ' + ', '.join(
+        '{} {:.{}f} ms'.format(key, 1e3 * value, decimals)
+        for key, value in result['peers']['seconds'].items())
+        + '; first losses ' + ', '.join(
+            '{} {:.6f}'.format(key, value)
+            for key, value in result['first_losses'].items()))
