@@ -103,6 +103,19 @@ def row_estimates(statistics, which, population):
     return means, stdevs
 
 
+def assert_rows_estimated(values, first, normalizations, statistics):
+    """`values[first:]` hold each normalization's updated population
+    (mean, stdev), as :func:`row_estimates` computes them."""
+    for which, normalization in enumerate(normalizations):
+        means, stdevs = row_estimates(statistics, which, (
+            normalization.population_mean.get_value(),
+            normalization.population_stdev.get_value()))
+        numpy.testing.assert_allclose(values[first + 2 * which], means,
+                                      rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(values[first + 1 + 2 * which], stdevs,
+                                      rtol=1e-5, atol=1e-6)
+
+
 def bn_lstm(**options):
     """An initialized BN-LSTM whose scales and shifts are not all alike."""
     lstm = BatchNormalizedLSTM(dim=DIM, T_max=T_MAX, name='bnlstm',
@@ -170,14 +183,7 @@ def test_training_mode_and_per_step_updates_against_numpy(lstm):
                                      mask_value, training=True)
     numpy.testing.assert_allclose(values[0], h, rtol=1e-5, atol=1e-6)
     numpy.testing.assert_allclose(values[1], c, rtol=1e-5, atol=1e-6)
-    for which, normalization in enumerate(lstm.normalizations):
-        means, stdevs = row_estimates(statistics, which, (
-            normalization.population_mean.get_value(),
-            normalization.population_stdev.get_value()))
-        numpy.testing.assert_allclose(values[2 + 2 * which], means,
-                                      rtol=1e-5, atol=1e-6)
-        numpy.testing.assert_allclose(values[3 + 2 * which], stdevs,
-                                      rtol=1e-5, atol=1e-6)
+    assert_rows_estimated(values, 2, lstm.normalizations, statistics)
 
 
 def test_inference_uses_each_steps_row_and_reuses_the_last(lstm):
@@ -254,14 +260,7 @@ def test_shared_input_statistics_against_numpy(shared_input_lstm):
     numpy.testing.assert_allclose(values[2], mean[None], rtol=1e-5)
     numpy.testing.assert_allclose(values[3], stdev[None], rtol=1e-5)
     # ... and the recurrent terms' per step, as without the option.
-    for which, normalization in enumerate(lstm.normalizations[1:]):
-        means, stdevs = row_estimates(statistics, which, (
-            normalization.population_mean.get_value(),
-            normalization.population_stdev.get_value()))
-        numpy.testing.assert_allclose(values[4 + 2 * which], means,
-                                      rtol=1e-5, atol=1e-6)
-        numpy.testing.assert_allclose(values[5 + 2 * which], stdevs,
-                                      rtol=1e-5, atol=1e-6)
+    assert_rows_estimated(values, 4, lstm.normalizations[1:], statistics)
     h, c, _ = numpy_bn_lstm(lstm, x_value.astype('float64'), mask_value,
                             training=False)
     numpy.testing.assert_allclose(values[-2], h, rtol=1e-5, atol=1e-6)
