@@ -16,7 +16,7 @@ sequence) is done once, by ``preprocess``, outside the loop.
 import pytensor
 import pytensor.tensor as pt
 
-from blocks.bricks.base import Brick, application, lazy
+from blocks.bricks.base import Brick, application, lazy, not_implemented
 from blocks.bricks.interfaces import Feedforward, Initializable
 from blocks.bricks.parallel import Distribute, Parallel
 from blocks.bricks.recurrent import BaseRecurrent, recurrent
@@ -27,11 +27,6 @@ from blocks.utils import dict_subset, dict_union, pack
 __all__ = ['AbstractAttention', 'GenericSequenceAttention',
            'SequenceContentAttention', 'ShallowEnergyComputer',
            'AbstractAttentionRecurrent', 'AttentionRecurrent']
-
-
-def _not_implemented(brick, method):
-    return NotImplementedError('{}: {} does not implement {}'.format(
-        brick.path, type(brick).__name__, method))
 
 
 class AbstractAttention(Brick):
@@ -70,10 +65,10 @@ class AbstractAttention(Brick):
 
     def take_glimpses(self, attended, preprocessed_attended=None,
                       attended_mask=None, **kwargs):
-        raise _not_implemented(self, 'take_glimpses')
+        raise not_implemented(self, 'take_glimpses')
 
     def initial_glimpses(self, batch_size, attended):
-        raise _not_implemented(self, 'initial_glimpses')
+        raise not_implemented(self, 'initial_glimpses')
 
     def get_dim(self, name):
         if name in ('attended', 'preprocessed_attended'):
@@ -304,13 +299,13 @@ class AbstractAttentionRecurrent(BaseRecurrent):
 
     """
     def apply(self, **kwargs):
-        raise _not_implemented(self, 'apply')
+        raise not_implemented(self, 'apply')
 
     def take_glimpses(self, **kwargs):
-        raise _not_implemented(self, 'take_glimpses')
+        raise not_implemented(self, 'take_glimpses')
 
     def compute_states(self, **kwargs):
-        raise _not_implemented(self, 'compute_states')
+        raise not_implemented(self, 'compute_states')
 
 
 class AttentionRecurrent(AbstractAttentionRecurrent, Initializable):

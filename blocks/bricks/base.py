@@ -36,7 +36,7 @@ __all__ = ['Brick', 'application', 'lazy', 'Application',
            'BoundApplication', 'ApplicationCall', 'Parameters', 'Children',
            'LazyNone', 'NoneAllocation', 'NoneInitialization',
            'copy_and_tag', 'BRICK_DELIMITER', 'args_to_kwargs',
-           'APPLICATION_ATTRIBUTES', 'name_by_path']
+           'APPLICATION_ATTRIBUTES', 'name_by_path', 'not_implemented']
 
 #: Separates brick names in hierarchical names: ``/mlp/linear_0.W``
 BRICK_DELIMITER = '/'
@@ -569,6 +569,13 @@ def _check_input_dtypes(brick, application_name, arguments):
                 'blocks.config.config.allow_input_upcast = True to allow '
                 'it'.format(brick.path, name, application_name,
                             variable.dtype, dtype, variable.dtype, dtype))
+
+
+def not_implemented(brick, method):
+    """The error an abstract brick's `method` raises: it names the brick's
+    path and the class that lacks the method."""
+    return NotImplementedError('{}: {} does not implement {}'.format(
+        brick.path, type(brick).__name__, method))
 
 
 def copy_and_tag(variable, brick, call, role, application_name, name):

@@ -26,7 +26,7 @@ import pytensor.tensor as pt
 
 from blocks.bricks.attention import (AbstractAttentionRecurrent,
                                      AttentionRecurrent)
-from blocks.bricks.base import Brick, application, lazy
+from blocks.bricks.base import Brick, application, lazy, not_implemented
 from blocks.bricks.interfaces import Initializable, Random
 from blocks.bricks.lookup import LookupTable
 from blocks.bricks.parallel import Fork, Merge
@@ -39,11 +39,6 @@ __all__ = ['BaseSequenceGenerator', 'SequenceGenerator', 'AbstractReadout',
            'Readout', 'AbstractEmitter', 'TrivialEmitter', 'SoftmaxEmitter',
            'AbstractFeedback', 'TrivialFeedback', 'LookupFeedback',
            'FakeAttentionRecurrent']
-
-
-def _abstract(brick, method):
-    return NotImplementedError('{}: {} does not implement {}'.format(
-        brick.path, type(brick).__name__, method))
 
 
 class BaseSequenceGenerator(Initializable):
@@ -284,23 +279,23 @@ class AbstractReadout(Initializable):
 
     def emit(self, readouts):
         """Outputs from readouts (sampled, for probabilistic emitters)."""
-        raise _abstract(self, 'emit')
+        raise not_implemented(self, 'emit')
 
     def cost(self, readouts, outputs):
         """The cost of `outputs` given `readouts`, one value per output."""
-        raise _abstract(self, 'cost')
+        raise not_implemented(self, 'cost')
 
     def initial_outputs(self, batch_size):
         """The outputs before the first step."""
-        raise _abstract(self, 'initial_outputs')
+        raise not_implemented(self, 'initial_outputs')
 
     def readout(self, **kwargs):
         """Readouts from the sources, given by name."""
-        raise _abstract(self, 'readout')
+        raise not_implemented(self, 'readout')
 
     def feedback(self, outputs):
         """What is fed back into the transition for `outputs`."""
-        raise _abstract(self, 'feedback')
+        raise not_implemented(self, 'feedback')
 
     def get_dim(self, name):
         if name == 'readouts':
@@ -427,13 +422,13 @@ class AbstractEmitter(Brick):
 
     """
     def emit(self, readouts):
-        raise _abstract(self, 'emit')
+        raise not_implemented(self, 'emit')
 
     def cost(self, readouts, outputs):
-        raise _abstract(self, 'cost')
+        raise not_implemented(self, 'cost')
 
     def initial_outputs(self, batch_size):
-        raise _abstract(self, 'initial_outputs')
+        raise not_implemented(self, 'initial_outputs')
 
 
 class TrivialEmitter(AbstractEmitter):
@@ -544,7 +539,7 @@ class AbstractFeedback(Brick):
     answers ``get_dim('feedback')``; ``output_dim``, the dimension of the
     outputs, is set by the readout."""
     def feedback(self, outputs):
-        raise _abstract(self, 'feedback')
+        raise not_implemented(self, 'feedback')
 
 
 class TrivialFeedback(AbstractFeedback):

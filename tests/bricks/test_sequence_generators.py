@@ -353,3 +353,11 @@ def test_pickled_main_loop_trains_on_exactly():
     initial_values = Model(initial.cost(outputs, mask)).get_parameter_values()
     assert any((initial_values[name] != original[name]).any()
                for name in original)
+
+
+def test_an_abstract_emitter_names_what_it_lacks():
+    emitter = AbstractEmitter(name='emitter')
+    with pytest.raises(NotImplementedError,
+                       match='^/emitter: AbstractEmitter does not implement '
+                             'emit$'):
+        emitter.emit(pt.matrix('readouts'))
