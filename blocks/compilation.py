@@ -125,6 +125,24 @@ either way, the elementwise work NumPy's ufuncs, one per operation), small
 ones pay the Python virtual machine's overhead per node. Fusion is left
 out because a fused loop's Python implementation runs element by element.
 
+Tiered training functions
+-------------------------
+In the ``'auto'`` mode, a training algorithm's function is compiled in
+two tiers (:func:`compile_tiered_function`, :mod:`blocks.tiered`): first
+with :func:`first_tier_mode` (the ``'auto'`` mode's rewrites up to the
+stabilization phase, run by the Python virtual machine with Python
+thunks: no gcc, and a fraction of the rewriting), which the first batches
+run; meanwhile the ``'auto'`` mode compiles it in a background thread,
+and the batch after that is done runs the C tier. A newcomer's first step
+waits for no gcc; on a warm ``compiledir`` too the first tier is ready
+sooner than the C tier's fusion and in-place rewrites. The setting
+``tiered_compilation`` (``BLOCKS_TIERED_COMPILATION=false``) compiles the C
+tier alone, before the first step, as other functions are.
+
+PyTensor's flags are process-wide: while two threads compile with a mode
+that sets flags (:attr:`AutoMode.pytensor_flags`), the flags hold until
+the last of them is done (:func:`pytensor_flags`).
+
 The ``'jax'`` mode
 ------------------
 PyTensor's ``JAX`` mode (its ``fast_run`` and ``jax`` rewrites, the whole
@@ -154,7 +172,9 @@ prefer ``'jax'`` for a GPU, for several devices, and for large
 convolutional networks on a CPU (see ``docs/gpu.rst``).
 
 """
+import threading
 import warnings
+from contextlib import contextmanager
 from functools import partial
 
 import numpy
@@ -180,8 +200,10 @@ from blocks.config import config
 from blocks.ops.scan_inner_graph import simplified_scan
 from blocks.ops.scan_products import push_out_sequence_products
 from blocks.ops.vectorized import VectorizedUnary
+from blocks.tiered import TieredFunction
 
-__all__ = ['compile_function', 'SourceFunction', 'source_names',
+__all__ = ['compile_function', 'compile_tiered_function', 'SourceFunction',
+           'source_names', 'first_tier_mode', 'pytensor_flags',
            'check_initialized', 'check_batch_rows', 'name_failing_brick',
            'BrickNamingFunction',
            'default_mode', 'auto_mode', 'auto_python_mode', 'AutoMode',
@@ -450,6 +472,34 @@ def auto_python_mode():
     rewrites = auto_mode().excluding('fusion')
     return AutoMode(linker=VMLinker(use_cloop=False, c_thunks=False),
                     optimizer=rewrites.provided_optimizer)
+
+
+#: Where the first tier's rewrites stop: after 'stabilize' and softmax
+#: inlining, before 'specialize', fusion and the in-place rewrites.
+_FIRST_TIER_CUTOFF = _INLINE_SOFTMAX_POSITION + 0.01
+
+
+def first_tier_mode():
+    """The first tier of a tiered training function: the ``'auto'``
+    mode's rewrites up to the stabilization phase (and softmax inlining),
+    with Python thunks (see the module notes).
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> x = pt.vector('x')
+    >>> double = compile_function([x], 2 * x, mode=first_tier_mode())
+    >>> double(numpy.ones(2, dtype=x.dtype)).tolist()
+    [2.0, 2.0]
+
+    """
+    query = RewriteDatabaseQuery(include=['fast_run'],
+                                 exclude=list(AUTO_EXCLUDED_REWRITES))
+    query.position_cutoff = _FIRST_TIER_CUTOFF
+    mode = AutoMode(linker=VMLinker(use_cloop=False, c_thunks=False),
+                    optimizer=query)
+    return mode.register((dfs_rewriter(inline_softmax, name='inline_softmax'),
+                          _INLINE_SOFTMAX_POSITION))
 
 
 class NumpyValuesJAXLinker(JAXLinker):
@@ -739,10 +789,86 @@ def compile_function(inputs, outputs, updates=None, mode=None, **kwargs):
     check_initialized(_outputs_and_updates(outputs, updates))
     if mode is None:
         mode = default_mode()
-    flags = getattr(mode, 'pytensor_flags', {})
-    with pytensor.config.change_flags(**flags):
+    with pytensor_flags(getattr(mode, 'pytensor_flags', {})):
         return pytensor.function(inputs, outputs, updates=updates, mode=mode,
                                  **kwargs)
+
+
+def compile_tiered_function(inputs, outputs, updates=None, mode=None,
+                            **kwargs):
+    """Compile a training function: tiered in the ``'auto'`` mode, as
+    :func:`compile_function` otherwise.
+
+    A :class:`~blocks.tiered.TieredFunction` whose first tier
+    (:func:`first_tier_mode`) is compiled at once and whose final tier,
+    the ``'auto'`` mode's, in a background thread (see the module notes),
+    when neither `mode` nor the ``compile_mode`` setting asks for
+    another mode and the ``tiered_compilation`` setting is on.
+
+    Parameters
+    ----------
+    inputs, outputs, updates, mode, \\*\\*kwargs
+        As for :func:`compile_function`.
+
+    Examples
+    --------
+    >>> import numpy, pytensor.tensor as pt
+    >>> x = pt.vector('x')
+    >>> double = compile_tiered_function([x], 2 * x)
+    >>> double(numpy.ones(2, dtype=x.dtype)).tolist()
+    [2.0, 2.0]
+
+    """
+    if (mode is not None or config.compile_mode != 'auto'
+            or not config.tiered_compilation):
+        return compile_function(inputs, outputs, updates=updates, mode=mode,
+                                **kwargs)
+    return TieredFunction(
+        partial(compile_function, inputs, outputs, updates=updates,
+                mode=first_tier_mode(), **kwargs),
+        partial(compile_function, inputs, outputs, updates=updates,
+                **kwargs),
+        name=kwargs.get('name') or 'a tiered function')
+
+
+class _FlagUsers:
+    """How many threads compile under flags, and the values the flags
+    had before the first of them; restored when the last is done."""
+    lock = threading.Lock()
+    count = 0
+    saved = {}
+
+
+@contextmanager
+def pytensor_flags(flags):
+    """Set PyTensor `flags` (a name -> value mapping) while compiling.
+
+    PyTensor's flags are process-wide, and the C tier of a tiered function
+    compiles in a background thread while the program may compile other
+    functions: the flags are set by the first thread that asks and
+    restored (to the values before it) by the last one done, so that no
+    thread restores them under another. A function compiled meanwhile
+    with no flags of its own compiles under them too; blocks' modes all
+    ask for the same ones (:attr:`AutoMode.pytensor_flags`).
+    """
+    if not flags:
+        yield
+        return
+    with _FlagUsers.lock:
+        if _FlagUsers.count == 0:
+            _FlagUsers.saved = {}
+        for name in flags:
+            _FlagUsers.saved.setdefault(name, getattr(pytensor.config, name))
+            setattr(pytensor.config, name, flags[name])
+        _FlagUsers.count += 1
+    try:
+        yield
+    finally:
+        with _FlagUsers.lock:
+            _FlagUsers.count -= 1
+            if _FlagUsers.count == 0:
+                for name, value in _FlagUsers.saved.items():
+                    setattr(pytensor.config, name, value)
 
 
 def _annotations_of(variable):
@@ -939,8 +1065,11 @@ class SourceFunction:
         The error raised when a batch lacks sources; ``{missing}``,
         ``{given}`` and ``{needed}`` are replaced by the sorted lists of
         the sources missing, present and needed.
+    tiered : bool, optional
+        Compile with :func:`compile_tiered_function` (as training
+        algorithms do) rather than :func:`compile_function`.
     \\*\\*kwargs
-        Given to :func:`compile_function`.
+        Given to the compiling function.
 
     Examples
     --------
@@ -958,12 +1087,13 @@ class SourceFunction:
     MISSING = 'the batch lacks the sources {missing} (it has {given})'
 
     def __init__(self, inputs, outputs, updates=None, missing_message=None,
-                 **kwargs):
+                 tiered=False, **kwargs):
         self.inputs = list(inputs)
         self.input_names = source_names(self.inputs)
         self.missing_message = missing_message or self.MISSING
-        self.function = compile_function(self.inputs, outputs,
-                                         updates=updates, **kwargs)
+        compile_ = compile_tiered_function if tiered else compile_function
+        self.function = compile_(self.inputs, outputs, updates=updates,
+                                 **kwargs)
 
     def check_sources(self, batch):
         """Raise ValueError unless `batch` has every source needed."""

@@ -129,6 +129,9 @@ SETTINGS = {
     'profile': (_to_bool, False),
     # 'auto' (see blocks.compilation) or a PyTensor mode name
     'compile_mode': (str, 'auto'),
+    # compile training functions in two tiers in the 'auto' mode: a Python
+    # one at once, the C one in a background thread (blocks.compilation)
+    'tiered_compilation': (_to_bool, True),
     # applied to PyTensor at import (see the module docstring)
     'floatX': (_choice('float32', 'float64'), 'float32'),
     'pytensor_log_level': (_log_level, 'WARNING'),

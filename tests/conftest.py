@@ -16,6 +16,10 @@ from tests.tolerances import TOLERANCE
 # the suite keeps PyTensor's (float64, or float32 under
 # PYTENSOR_FLAGS=floatX=float32), which the tolerances follow.
 os.environ.setdefault('BLOCKS_FLOATX', pytensor.config.floatX)
+# Training functions compile their C tier before the first step, as other
+# functions do: a tier built in the background would outlive the test that
+# started it. tests/test_tiered.py turns tiering on where it tests it.
+os.environ.setdefault('BLOCKS_TIERED_COMPILATION', 'false')
 
 
 def pytest_addoption(parser):

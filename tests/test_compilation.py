@@ -18,11 +18,13 @@ from blocks.bricks import Rectifier
 from blocks.bricks.conv import (Convolutional, ConvolutionalSequence,
                                 MaxPooling)
 from blocks.compilation import (ScanInnerClients, SourceFunction, auto_mode,
-                                compile_function, default_mode)
+                                compile_function, compile_tiered_function,
+                                default_mode, pytensor_flags)
 from blocks.config import Configuration, config
 from blocks.initialization import Constant
 from blocks.ops.vectorized import VectorizedUnary
 from blocks.utils.random_streams import RandomStream
+from tests.training_helpers import tiering_held
 
 
 @pytest.fixture
@@ -416,3 +418,70 @@ def test_data_parallel_training_over_two_processes():
         result = json.loads(output.splitlines()[-1])
         assert result['devices'] == 2
         assert result['bn_mlp'] < 1e-10
+
+
+@pytest.fixture
+def tiering():
+    with tiering_held() as release:
+        yield release
+
+
+def _has_c_thunks(function):
+    return any(hasattr(thunk, 'cthunk') for thunk in function.vm.thunks)
+
+
+def test_tiered_function_steps_alike_in_both_tiers(tiering):
+    inputs, outputs, updates, data, weights = softmax_regression_step()
+    initial = weights.get_value()
+    function = compile_tiered_function(inputs, outputs, updates=updates)
+    assert function.tier == 'first'
+    assert not _has_c_thunks(function)
+    first = function(*data)
+    tiering.set()
+    assert function.wait() == 'final'
+    assert function.maker.mode is default_mode()
+    assert _has_c_thunks(function)
+    second = function(*data)
+    cost, probabilities, after_one = numpy_step(data, initial)
+    again_cost, _, after_two = numpy_step(data, after_one)
+    numpy.testing.assert_allclose(first[0], cost, rtol=1e-5)
+    numpy.testing.assert_allclose(first[1], probabilities, rtol=1e-5)
+    numpy.testing.assert_allclose(second[0], again_cost, rtol=1e-5)
+    numpy.testing.assert_allclose(weights.get_value(), after_two, rtol=1e-5,
+                                  atol=1e-6)
+
+
+def test_tiering_off_or_another_mode_compiles_one_function(
+        tiering, compile_mode):
+    tiering.set()
+    inputs, outputs, updates, *_ = softmax_regression_step()
+    config.tiered_compilation = False
+    assert isinstance(compile_tiered_function(inputs, outputs, updates),
+                      pytensor.compile.Function)
+    config.tiered_compilation = True
+    explicit = compile_tiered_function(inputs, outputs, updates,
+                                       mode='FAST_COMPILE')
+    assert explicit.maker.mode is get_mode('FAST_COMPILE')
+    config.compile_mode = 'FAST_COMPILE'
+    assert isinstance(compile_tiered_function(inputs, outputs, updates),
+                      pytensor.compile.Function)
+
+
+def test_tiering_setting_from_the_environment():
+    assert Configuration(environ={'BLOCKS_TIERED_COMPILATION': 'false'},
+                         user_file='/nonexistent').tiered_compilation is False
+    assert Configuration(environ={},
+                         user_file='/nonexistent').tiered_compilation
+
+
+def test_flags_hold_until_the_last_compiling_thread_is_done():
+    before = pytensor.config.cycle_detection
+    other = 'fast' if before == 'regular' else 'regular'
+    first = pytensor_flags({'cycle_detection': other})
+    second = pytensor_flags({'cycle_detection': other})
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert pytensor.config.cycle_detection == other
+    second.__exit__(None, None, None)
+    assert pytensor.config.cycle_detection == before

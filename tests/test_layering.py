@@ -20,6 +20,7 @@ LAYERS = [
     ('data',),
     ('annotations',),
     ('ops', 'initialization'),
+    ('tiered',),
     ('compilation',),
     ('bricks', 'graph'),
     ('filter', 'select'),

@@ -1,12 +1,16 @@
 """Small models, streams and algorithms shared by the training tests
 (main loop, extensions, monitoring)."""
+import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import numpy
 import pytensor
 import pytensor.tensor as pt
 
+import blocks.compilation
 from blocks.algorithms import TrainingAlgorithm
+from blocks.config import config
 from blocks.data import DataStream, IndexableDataset, ShuffledScheme
 from blocks.data.schemes import SequentialScheme
 from blocks.roles import add_role, BIAS, WEIGHT
@@ -78,3 +82,26 @@ def regression_model():
     cost = pt.sqr(prediction - targets).mean()
     cost.name = 'cost'
     return cost, [weights, bias], features, targets
+
+
+@contextmanager
+def tiering_held():
+    """Tiered compilation on (the suite turns it off), the final tier of
+    every function compiled inside held back until the event this yields
+    is set."""
+    saved = config.tiered_compilation
+    config.tiered_compilation = True
+    release = threading.Event()
+    compile_ = blocks.compilation.compile_function
+
+    def held_final_tier(*args, mode=None, **kwargs):
+        if mode is None:  # the final tier: the default mode
+            release.wait(60)
+        return compile_(*args, mode=mode, **kwargs)
+    blocks.compilation.compile_function = held_final_tier
+    try:
+        yield release
+    finally:
+        release.set()
+        blocks.compilation.compile_function = compile_
+        config.tiered_compilation = saved

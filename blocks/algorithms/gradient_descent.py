@@ -247,7 +247,8 @@ class UpdatesAlgorithm(TrainingAlgorithm):
         logger.info('Compiling the training function')
         self._sources = SourceFunction(
             inputs, self._outputs, updates=self._updates,
-            missing_message=_MISSING_SOURCES, **self.function_kwargs)
+            missing_message=_MISSING_SOURCES, tiered=True,
+            **self.function_kwargs)
         self._inputs = self._sources.inputs
         self._input_names = self._sources.input_names
         self._function = self._sources.function

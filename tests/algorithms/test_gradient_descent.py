@@ -1,3 +1,4 @@
+import pickle
 from collections import OrderedDict
 
 import numpy
@@ -11,6 +12,7 @@ from blocks.initialization import Constant
 from blocks.roles import add_role, WEIGHT
 from blocks.select import Selector
 from blocks.utils import shared_floatx
+from tests.training_helpers import tiering_held
 
 FLOATX = pytensor.config.floatX
 
@@ -229,3 +231,29 @@ def test_a_failing_training_step_names_the_brick_and_the_shapes():
         algorithm.process_batch({'x': numpy.ones((8, 7), dtype=x.dtype)})
     for parameter, value in zip(algorithm.parameters, before):
         numpy.testing.assert_array_equal(parameter.get_value(), value)
+
+
+def test_tiered_training_steps_alike_and_pickles_while_compiling():
+    x = pt.matrix('x')
+    weights = shared_floatx(numpy.ones((2, 1)), name='W')
+    cost = pt.sqr(x @ weights).mean()
+    algorithm = GradientDescent(cost=cost, parameters=[weights],
+                                step_rule=Momentum(0.1, 0.5))
+    values = numpy.array([[1.0, 2.0], [0.5, -1.0]], dtype=FLOATX)
+    expected, velocity = numpy.ones((2, 1)), numpy.zeros((2, 1))
+    with tiering_held() as release:
+        algorithm.initialize()
+        function = algorithm._function
+        algorithm.process_batch({'x': values})
+        assert function.tier == 'first'
+        copy = pickle.loads(pickle.dumps(algorithm))  # the C tier compiles
+        assert copy._function is None
+        release.set()
+        function.wait()
+        algorithm.process_batch({'x': values})
+        assert function.tier == 'final'
+    for _ in range(2):
+        gradient = 2 * values.T @ (values @ expected) / len(values)
+        velocity = 0.5 * velocity + 0.1 * gradient
+        expected = expected - velocity
+    numpy.testing.assert_allclose(weights.get_value(), expected, rtol=1e-5)

@@ -1,0 +1,144 @@
+"""A function that runs a quickly built tier while a faster one is built.
+
+On a machine whose PyTensor ``compiledir`` is empty, blocks' C mode
+compiles a few dozen C modules before a training step can run, about a
+second of gcc each. A :class:`TieredFunction` instead builds a first tier
+that needs no C compiler (PyTensor's Python virtual machine), runs it at
+once, and builds the final tier (the C one) in a background thread: gcc
+runs in subprocesses, so the thread waits on them without holding the
+interpreter. At the first call after the final tier is ready, the
+function switches to it. Both tiers are compiled from the same graph, so
+they read and update the same shared variables, and compute the same
+values up to float rounding.
+
+:func:`blocks.compilation.compile_tiered_function` builds the tiers of a
+training function; this module knows nothing of modes or bricks.
+"""
+import logging
+import threading
+import warnings
+
+__all__ = ['TieredFunction', 'FinalTierFailed']
+
+logger = logging.getLogger(__name__)
+
+#: The values of :attr:`TieredFunction.tier`
+FIRST, FINAL = 'first', 'final'
+
+
+class FinalTierFailed(RuntimeWarning):
+    """The final tier of a :class:`TieredFunction` could not be built; the
+    function keeps running its first tier."""
+
+
+class TieredFunction:
+    """Run `build_first`'s function until `build_final`'s is ready.
+
+    Parameters
+    ----------
+    build_first : callable
+        Builds the function run at once; called in the caller's thread.
+    build_final : callable
+        Builds the function to switch to; called in a background thread,
+        started after the first tier is built.
+    name : str, optional
+        Names the function in log lines, warnings and the thread.
+
+    Attributes
+    ----------
+    tier : {'first', 'final'}
+        The tier the next call runs (the switch happens at the start of
+        the first call after the final tier is ready). A switch is also
+        logged at DEBUG level by the ``blocks.tiered`` logger.
+    final_error : Exception or None
+        Why the final tier could not be built; a :class:`FinalTierFailed`
+        warning said so at the first call after the failure, and the
+        first tier runs on.
+
+    Notes
+    -----
+    Every other attribute (``maker``, ``vm``, ``copy`` ...) is that of the
+    function of the current tier. Setting ``trust_input`` sets it on both
+    tiers. The background thread is a daemon: a program that ends before
+    the final tier is built does not wait for it.
+
+    Examples
+    --------
+    >>> tiered = TieredFunction(lambda: (lambda x: x + 1),
+    ...                         lambda: (lambda x: x + 1.0))
+    >>> tiered.wait()
+    'final'
+    >>> tiered(1)
+    2.0
+
+    """
+    def __init__(self, build_first, build_final, name='function'):
+        self.name = name
+        self.final_error = None
+        self._current = build_first()
+        self._final = None
+        self._trust_input = None
+        self.tier = FIRST
+        self._pending = True  # a final tier may still come
+        self._built = threading.Event()
+        self._thread = threading.Thread(
+            target=self._build_final, args=(build_final,), daemon=True,
+            name='final tier of {}'.format(name))
+        self._thread.start()
+
+    def _build_final(self, build_final):
+        try:
+            self._final = build_final()
+        except Exception as error:  # reported by the caller's thread
+            self.final_error = error
+        finally:
+            self._built.set()
+
+    def __call__(self, *args, **kwargs):
+        if self._pending and self._built.is_set():
+            self._switch()
+        return self._current(*args, **kwargs)
+
+    def _switch(self):
+        self._pending = False
+        if self.final_error is not None:
+            warnings.warn(
+                'the final tier of {} could not be built ({}: {}); it keeps '
+                'running its first tier'.format(
+                    self.name, type(self.final_error).__name__,
+                    self.final_error), FinalTierFailed, stacklevel=3)
+            return
+        if self._trust_input is not None:
+            self._final.trust_input = self._trust_input
+        self._current, self._final = self._final, None
+        self.tier = FINAL
+        logger.debug('%s switched to its final tier', self.name)
+
+    def wait(self, timeout=None):
+        """Wait until the final tier is built (or failed), switch to it,
+        and return the tier the next call runs."""
+        if self._built.wait(timeout) and self._pending:
+            self._switch()
+        return self.tier
+
+    @property
+    def trust_input(self):
+        """PyTensor's ``trust_input`` of the current tier."""
+        return self._current.trust_input
+
+    @trust_input.setter
+    def trust_input(self, value):
+        self._trust_input = value
+        self._current.trust_input = value
+
+    def __getattr__(self, name):
+        if name == '_current':  # not set yet
+            raise AttributeError(name)
+        return getattr(self._current, name)
+
+    def __getstate__(self):
+        raise TypeError(
+            'a tiered function ({}) cannot be pickled: its final tier may be '
+            'building in a thread; pickle what compiles it (a training '
+            'algorithm drops its compiled function when pickled)'.format(
+                self.name))
