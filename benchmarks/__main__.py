@@ -358,10 +358,13 @@ def cold_compile_rows(result):
         return []
     rows = []
     flax = [r['seconds'] for r in result.get('flax', []) if 'error' not in r]
-    for worker, label in (('blocks-cold', 'first training step of the '
+    for worker, label in (('tiered-cold', 'first training step of the '
                            'wide BN-MLP, empty compile cache'),
-                          ('blocks-python', "same, 'auto-python' mode"),
-                          ('blocks-warm', 'same, compile cache warm')):
+                          ('tiered-warm', 'same, compile cache warm'),
+                          ('blocks-cold', 'same, empty cache, C tier alone '
+                           '(tiered_compilation off)'),
+                          ('blocks-warm', 'same, warm cache, C tier alone'),
+                          ('blocks-python', "same, 'auto-python' mode")):
         runs = [r for r in result.get(worker, []) if 'error' not in r]
         if not runs:
             continue
