@@ -129,13 +129,17 @@ Tiered training functions
 -------------------------
 In the ``'auto'`` mode, a training algorithm's function is compiled in
 two tiers (:func:`compile_tiered_function`, :mod:`blocks.tiered`): first
-with :func:`first_tier_mode` (the ``'auto'`` mode's rewrites up to the
-stabilization phase, run by the Python virtual machine with Python
-thunks: no gcc, and a fraction of the rewriting), which the first batches
-run; meanwhile the ``'auto'`` mode compiles it in a background thread,
-and the batch after that is done runs the C tier. A newcomer's first step
-waits for no gcc; on a warm ``compiledir`` too the first tier is ready
-sooner than the C tier's fusion and in-place rewrites. The setting
+with :func:`first_tier_mode` (the ``'auto'`` mode's canonicalization and
+stabilization rewrites, run by PyTensor's Python virtual machine with
+every node's Python implementation (:class:`~blocks.tiered.PythonVMLinker`:
+no gcc, not
+even for PyTensor's C virtual machine, and a fraction of the rewriting),
+which the first batches run; from the end of the first
+batch, the ``'auto'`` mode compiles it in a background thread, and the
+batch after that is done runs the C tier.
+A newcomer's first step waits for no gcc; on a warm ``compiledir`` too
+the first tier is ready sooner than the C tier, whose fusion, in-place
+rewrites and C linking cost more than the rest. The setting
 ``tiered_compilation`` (``BLOCKS_TIERED_COMPILATION=false``) compiles the C
 tier alone, before the first step, as other functions are.
 
@@ -200,10 +204,11 @@ from blocks.config import config
 from blocks.ops.scan_inner_graph import simplified_scan
 from blocks.ops.scan_products import push_out_sequence_products
 from blocks.ops.vectorized import VectorizedUnary
-from blocks.tiered import TieredFunction
+from blocks.tiered import PythonVMLinker, TieredFunction
 
 __all__ = ['compile_function', 'compile_tiered_function', 'SourceFunction',
            'source_names', 'first_tier_mode', 'pytensor_flags',
+           'FIRST_TIER_EXCLUDED_REWRITES',
            'check_initialized', 'check_batch_rows', 'name_failing_brick',
            'BrickNamingFunction',
            'default_mode', 'auto_mode', 'auto_python_mode', 'AutoMode',
@@ -478,11 +483,23 @@ def auto_python_mode():
 #: inlining, before 'specialize', fusion and the in-place rewrites.
 _FIRST_TIER_CUTOFF = _INLINE_SOFTMAX_POSITION + 0.01
 
+#: The rewrites before that point that the first tier leaves out too: each
+#: walks the whole graph (the shape feature follows every change), and
+#: none changes what a Python step costs (``Dot22`` and ``Dot`` both call
+#: ``numpy.dot``; a scan runs as built). Measured in benchmarks/results.md.
+FIRST_TIER_EXCLUDED_REWRITES = (
+    'ShapeOpt', 'useless', 'BlasOpt', 'local_second_to_alloc',
+    'local_elemwise_alloc', 'scan_eqopt1', 'scan_eqopt2',
+    'scan_remove_unused_top', 'scan_reduce_nsteps',
+    'scan_reduce_trace_prealloc', 'scan_sit_sot_to_untraced')
+
 
 def first_tier_mode():
     """The first tier of a tiered training function: the ``'auto'``
-    mode's rewrites up to the stabilization phase (and softmax inlining),
-    with Python thunks (see the module notes).
+    mode's rewrites up to the stabilization phase (and softmax inlining)
+    but those that cost more than they bring to a Python step
+    (:data:`FIRST_TIER_EXCLUDED_REWRITES`), linked by
+    :class:`~blocks.tiered.PythonVMLinker` (see the module notes).
 
     Examples
     --------
@@ -493,11 +510,11 @@ def first_tier_mode():
     [2.0, 2.0]
 
     """
-    query = RewriteDatabaseQuery(include=['fast_run'],
-                                 exclude=list(AUTO_EXCLUDED_REWRITES))
+    query = RewriteDatabaseQuery(
+        include=['fast_run'],
+        exclude=list(AUTO_EXCLUDED_REWRITES + FIRST_TIER_EXCLUDED_REWRITES))
     query.position_cutoff = _FIRST_TIER_CUTOFF
-    mode = AutoMode(linker=VMLinker(use_cloop=False, c_thunks=False),
-                    optimizer=query)
+    mode = AutoMode(linker=PythonVMLinker(), optimizer=query)
     return mode.register((dfs_rewriter(inline_softmax, name='inline_softmax'),
                           _INLINE_SOFTMAX_POSITION))
 

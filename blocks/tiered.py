@@ -12,13 +12,18 @@ they read and update the same shared variables, and compute the same
 values up to float rounding.
 
 :func:`blocks.compilation.compile_tiered_function` builds the tiers of a
-training function; this module knows nothing of modes or bricks.
+training function; this module knows nothing of modes or bricks. The
+first tier's linker, :class:`PythonVMLinker`, is here too.
 """
 import logging
 import threading
 import warnings
+from itertools import zip_longest
 
-__all__ = ['TieredFunction', 'FinalTierFailed']
+import pytensor
+from pytensor.link.vm import Loop, VMLinker
+
+__all__ = ['TieredFunction', 'FinalTierFailed', 'PythonVMLinker']
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +45,8 @@ class TieredFunction:
         Builds the function run at once; called in the caller's thread.
     build_final : callable
         Builds the function to switch to; called in a background thread,
-        started after the first tier is built.
+        started at the end of the first call (or by :meth:`start` or
+        :meth:`wait`).
     name : str, optional
         Names the function in log lines, warnings and the thread.
 
@@ -81,10 +87,10 @@ class TieredFunction:
         self.tier = FIRST
         self._pending = True  # a final tier may still come
         self._built = threading.Event()
+        self._started = False
         self._thread = threading.Thread(
             target=self._build_final, args=(build_final,), daemon=True,
             name='final tier of {}'.format(name))
-        self._thread.start()
 
     def _build_final(self, build_final):
         try:
@@ -95,9 +101,26 @@ class TieredFunction:
             self._built.set()
 
     def __call__(self, *args, **kwargs):
-        if self._pending and self._built.is_set():
-            self._switch()
+        if self._pending:
+            return self._call_first(*args, **kwargs)
         return self._current(*args, **kwargs)
+
+    def _call_first(self, *args, **kwargs):
+        if self._built.is_set():
+            self._switch()
+            return self._current(*args, **kwargs)
+        try:
+            return self._current(*args, **kwargs)
+        finally:
+            self.start()
+
+    def start(self):
+        """Start building the final tier, unless it was started: the
+        first call does it once it has run, so that the first step has
+        the interpreter to itself."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
 
     def _switch(self):
         self._pending = False
@@ -117,6 +140,7 @@ class TieredFunction:
     def wait(self, timeout=None):
         """Wait until the final tier is built (or failed), switch to it,
         and return the tier the next call runs."""
+        self.start()
         if self._built.wait(timeout) and self._pending:
             self._switch()
         return self.tier
@@ -142,3 +166,74 @@ class TieredFunction:
             'building in a thread; pickle what compiles it (a training '
             'algorithm drops its compiled function when pickled)'.format(
                 self.name))
+
+
+class PythonVMLinker(VMLinker):
+    """PyTensor's virtual-machine linker with Python thunks and its Python
+    loop, linked without importing its C loop.
+
+    ``VMLinker.make_vm`` imports PyTensor's C loop before choosing a
+    virtual machine, even a Python one: in a process's first function
+    that import costs a few tenths of a second (it imports setuptools), and
+    on an empty ``compiledir`` it compiles the loop with gcc. For a graph
+    with no lazy node, no callback and no profiling, this linker builds
+    the Python loop itself (:class:`PositionRecordingLoop`); otherwise it
+    defers to ``make_vm``.
+
+    Examples
+    --------
+    >>> import numpy, pytensor, pytensor.tensor as pt
+    >>> from pytensor.compile.mode import Mode
+    >>> x = pt.vector('x')
+    >>> double = pytensor.function(
+    ...     [x], 2 * x, mode=Mode(PythonVMLinker(), 'fast_compile'))
+    >>> double(numpy.ones(2, dtype=x.dtype)).tolist()
+    [2.0, 2.0]
+
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.update(use_cloop=False, c_thunks=False)
+        super().__init__(**kwargs)
+
+    def make_vm(self, nodes, thunks, input_storage, output_storage,
+                storage_map, post_thunk_clear, computed, compute_map,
+                updated_vars):
+        lazy = self.lazy if self.lazy is not None else \
+            pytensor.config.vm__lazy
+        if (self.callback is not None or self.callback_input is not None
+                or self.allow_partial_eval or pytensor.config.profile
+                or lazy or any(thunk.lazy for thunk in thunks)):
+            return super().make_vm(
+                nodes, thunks, input_storage, output_storage, storage_map,
+                post_thunk_clear, computed, compute_map, updated_vars)
+        return PositionRecordingLoop(
+            self.fgraph, nodes, thunks,
+            [storage_map[variable] for variable in self.no_recycling],
+            storage_map, input_storage, output_storage, updated_vars,
+            post_thunk_clear if self.allow_gc else None)
+
+
+class PositionRecordingLoop(Loop):
+    """PyTensor's Python loop, recording which node failed
+    (``position_of_error``) as its C loop does: PyTensor then names the
+    node in the error, and blocks the bricks behind it
+    (:func:`blocks.compilation.name_failing_brick`)."""
+
+    def __call__(self):
+        if self.time_thunks:
+            return super().__call__()
+        for container in self.pre_call_clear:
+            container[0] = None
+        position = 0
+        for thunk, old_storage in zip_longest(
+                self.thunks, self.post_thunk_clear, fillvalue=()):
+            try:
+                thunk()
+            except Exception:
+                self.position_of_error = position
+                raise
+            for storage in old_storage:
+                storage[0] = None
+            position += 1
+        return self.perform_updates()

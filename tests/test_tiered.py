@@ -41,8 +41,13 @@ def gate():
 
 
 def test_runs_the_first_tier_until_the_final_one_is_built(gate):
-    tiered = TieredFunction(lambda: Tier('python'),
-                            gated(Tier('c'), gate))
+    built = []
+
+    def build_final():
+        built.append(True)
+        return gated(Tier('c'), gate)()
+    tiered = TieredFunction(lambda: Tier('python'), build_final)
+    assert not built  # the first call runs alone
     assert tiered(1) == ('python', 1)
     assert tiered(2) == ('python', 2)
     assert tiered.tier == 'first'
@@ -70,6 +75,7 @@ def test_a_failing_final_tier_warns_and_keeps_the_first(gate):
         gated(None, gate, error=RuntimeError('gcc is missing')),
         name='the step')
     gate.set()
+    tiered.start()
     tiered._thread.join(10)
     with pytest.warns(FinalTierFailed, match='the final tier of the step '
                       'could not be built .RuntimeError: gcc is missing.'):

@@ -215,7 +215,8 @@ def test_initialize_refuses_uninitialized_bricks():
         algorithm.initialize()
 
 
-def test_a_failing_training_step_names_the_brick_and_the_shapes():
+def mlp_algorithm():
+    """A GradientDescent on a 6-5-3 MLP, not compiled, and its input."""
     mlp = MLP([Tanh(), Tanh()], [6, 5, 3], name='mlp',
               weights_init=Constant(0.1), biases_init=Constant(0))
     mlp.initialize()
@@ -223,6 +224,11 @@ def test_a_failing_training_step_names_the_brick_and_the_shapes():
     algorithm = GradientDescent(cost=mlp.apply(x).sum(),
                                 parameters=Selector(mlp).get_parameters()
                                 .values())
+    return algorithm, x
+
+
+def test_a_failing_training_step_names_the_brick_and_the_shapes():
+    algorithm, x = mlp_algorithm()
     algorithm.initialize()
     before = [parameter.get_value() for parameter in algorithm.parameters]
     with pytest.raises(ValueError, match=r'not aligned.*built by '
@@ -231,6 +237,18 @@ def test_a_failing_training_step_names_the_brick_and_the_shapes():
         algorithm.process_batch({'x': numpy.ones((8, 7), dtype=x.dtype)})
     for parameter, value in zip(algorithm.parameters, before):
         numpy.testing.assert_array_equal(parameter.get_value(), value)
+
+
+def test_a_failing_first_tier_step_names_the_brick_and_the_shapes():
+    algorithm, x = mlp_algorithm()
+    with tiering_held():
+        algorithm.initialize()
+        with pytest.raises(ValueError, match=r'built by /mlp/linear_0 .*'
+                                             r'input shapes \(8, 7\), '
+                                             r'\(6, 5\)'):
+            algorithm.process_batch({'x': numpy.ones((8, 7),
+                                                     dtype=x.dtype)})
+        assert algorithm._function.tier == 'first'
 
 
 def test_tiered_training_steps_alike_and_pickles_while_compiling():
