@@ -38,6 +38,14 @@ The assumption rewrites
     operand is known to be diagonal, orthogonal, symmetric or a selection
     matrix; in a network none ever is (the weights are shared variables),
     so the questions only cost compile time.
+``scan_push_out_seq``
+    PyTensor moves the elementwise work of a loop's step that reads
+    sequences only out of the loop, as operations on whole sequences. In a
+    gradient's loop that reads the forward step's values (below), that
+    work is the cheap arithmetic on the gates: in the loop it fuses with
+    the rest of the step's gradient into one pass, moved out it makes
+    several passes over whole (reversed) sequences and gives the loop
+    more sequences to read.
 ``gemm_optimizer`` and ``local_dot22_to_dot22scalar``, without a BLAS
     When PyTensor links no BLAS (``blas__ldflags`` empty, as with a pip
     install), its ``Gemm`` falls back to a NumPy C-API implementation that
@@ -90,6 +98,12 @@ Scan steps' unused inputs registered
     of the step, which is dropped. :class:`ScanInnerClients` registers
     those inputs, after the rewrites that rebuild scans.
 
+Forward values handed to gradient loops
+    The scan of a gradient recomputes, at every step, the values of the
+    forward step it needs (an LSTM's gates); the forward scan emits them
+    instead and the gradient's scan reads them
+    (:class:`~blocks.ops.scan_forward_values.ReuseForwardValues`).
+
 Products of sequences by loop-invariant matrices out of loops
     A step's ``dot(x_t, W)``, with ``W`` the same at every step, becomes
     one product of the whole sequence before the loop
@@ -103,8 +117,9 @@ computes ``tanh`` with another implementation of the same precision, and
 one writes updates where PyTensor's own in-place rewrite would, one
 chooses the mode of scan's inner functions (and merges what they compute
 twice), one makes one product of what a loop computed in many (the same
-values up to the order of the sums inside the BLAS); no rewrite tagged
-unsafe is used.
+values up to the order of the sums inside the BLAS), one evaluates what a
+gradient's loop recomputed in the forward loop instead (the same
+expressions of the same values); no rewrite tagged unsafe is used.
 
 Why not Numba, PyTensor 3's default? It JIT-compiles every function on its
 first call, which takes minutes of CPU for a deep batch-normalized training
@@ -201,6 +216,7 @@ from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from blocks.config import config
+from blocks.ops.scan_forward_values import ReuseForwardValues
 from blocks.ops.scan_inner_graph import simplified_scan
 from blocks.ops.scan_products import push_out_sequence_products
 from blocks.ops.vectorized import VectorizedUnary
@@ -221,7 +237,7 @@ __all__ = ['compile_function', 'compile_tiered_function', 'SourceFunction',
 AUTO_EXCLUDED_REWRITES = ('inplace_elemwise', 'local_remove_useless_assert',
                           'dot_diag_to_elemwise', 'selection_dot_to_indexing',
                           'orthogonal_dot_transpose_to_eye',
-                          'useless_symmetric_transpose')
+                          'useless_symmetric_transpose', 'scan_push_out_seq')
 
 # After 'stabilize' (1.5, where log(softmax) becomes log_softmax) and the
 # BLAS rewrites (1.7), before 'specialize' (2) and fusion (48-49).
@@ -407,6 +423,12 @@ class ScanInnerClients(GraphRewriter):
             '    ' * level, cls.__name__, prof), file=stream)
 
 
+# After the scans have their own mode (0.01), before PyTensor's first
+# scan rewrites (0.05), which would move the recomputed forward values
+# out of the gradient's loop instead.
+_REUSE_FORWARD_VALUES_POSITION = 0.03
+
+
 # After PyTensor's first scan rewrites (0.05), which move elementwise
 # work on sequences out of loops, before shapes are tracked (0.1).
 _SEQUENCE_PRODUCTS_POSITION = 0.07
@@ -456,6 +478,7 @@ def auto_mode():
         (dfs_rewriter(scan_inner_mode, name='scan_inner_mode'),
          _SCAN_INNER_MODE_POSITION),
         (ScanInnerClients(), _SCAN_INNER_CLIENTS_POSITION),
+        (ReuseForwardValues(), _REUSE_FORWARD_VALUES_POSITION),
         (dfs_rewriter(push_out_sequence_products, ignore_newtrees=False,
                       name='push_out_sequence_products'),
          _SEQUENCE_PRODUCTS_POSITION))
