@@ -14,9 +14,9 @@ differentiable to any order. True convolution (``filter_flip=True``) flips the
 filters symbolically around the Ops, which only ever correlate.
 
 All three compute with the Numba kernels of :mod:`blocks.ops._conv_kernels`
-(chunked im2col + one BLAS product per chunk) from ``perform``, under every
-linker (the Numba linker reaches ``perform`` through a short object-mode
-call, see :mod:`blocks.ops._numba`).
+(chunked im2col + BLAS products per image or per chunk) from ``perform``,
+under every linker (the Numba linker reaches ``perform`` through a short
+object-mode call, see :mod:`blocks.ops._numba`).
 """
 import numbers
 
@@ -380,8 +380,7 @@ class Conv2d(_Conv2dBase):
                 "conv2d filters must have as many channels as the input: "
                 f"input shape {images.shape}, filters shape {filters.shape}")
         outputs[0][0] = kernels.conv2d_forward(
-            _c(images), _c(filters), *self.geometry(filters.shape[2:]),
-            kernels.COLUMN_BUDGET_BYTES)
+            _c(images), _c(filters), *self.geometry(filters.shape[2:]))
 
     def infer_shape(self, fgraph, node, shapes):
         images, filters = shapes
@@ -427,8 +426,7 @@ class Conv2dGradWeights(_Conv2dBase):
                 f"{output_grad.shape[2:]}, expected {tuple(expected)} for "
                 f"input shape {images.shape} and filter size {(kr, kc)}")
         outputs[0][0] = kernels.conv2d_grad_weights(
-            _c(images), _c(output_grad), kr, kc, *self.geometry((kr, kc)),
-            kernels.COLUMN_BUDGET_BYTES)
+            _c(images), _c(output_grad), kr, kc, *self.geometry((kr, kc)))
 
     def infer_shape(self, fgraph, node, shapes):
         images, output_grad, _ = shapes
@@ -485,7 +483,7 @@ class Conv2dGradInputs(_Conv2dBase):
                 f"image size {(rows, cols)} and filter shape {filters.shape}")
         outputs[0][0] = kernels.conv2d_grad_inputs(
             _c(filters), _c(output_grad), rows, cols,
-            *self.geometry(filters.shape[2:]), kernels.COLUMN_BUDGET_BYTES)
+            *self.geometry(filters.shape[2:]))
 
     def infer_shape(self, fgraph, node, shapes):
         filters, output_grad, _ = shapes

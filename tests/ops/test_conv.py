@@ -13,6 +13,7 @@ from blocks.ops import (
     conv2d_grad_wrt_weights,
     conv_output_shape,
 )
+from blocks.ops import _conv_kernels as kernels
 from blocks.ops.conv import border_padding, int_pair
 
 # Python linker calling the Numba kernels: the cheapest mode to compile.
@@ -103,6 +104,40 @@ def test_conv2d_matches_reference(rng, ishape, fshape, border_mode,
                * dy).sum()
     np.testing.assert_allclose((grad_x * dx).sum(), along_x, rtol=1e-9)
     np.testing.assert_allclose((grad_w * dw).sum(), along_w, rtol=1e-9)
+
+
+@pytest.mark.parametrize("per_image", [True, False])
+@pytest.mark.parametrize("images_per_chunk", [1, 2])
+def test_kernels_split_the_batch_into_chunks(rng, images_per_chunk,
+                                             per_image):
+    """A column budget of one or two images' columns makes the kernels
+    process 3 images in several chunks (the last one partial), with
+    products per image or per chunk; the results must not depend on it."""
+    x, w = _random(rng, (3, 2, 7, 6)), _random(rng, (4, 2, 3, 2))
+    pad, stride, dilation = (1, 0), (2, 1), (1, 2)
+    expected = reference_conv(x, w, pad, stride, dilation)
+    g = _random(rng, expected.shape)
+    geometry = (*stride, *pad, *dilation)
+    columns_per_image = (2 * 3 * 2) * (4 * 4)  # rows * output pixels
+    budget = images_per_chunk * columns_per_image * x.itemsize
+    chunked = dict(budget=budget, per_image=per_image)
+    out = kernels.conv2d_forward(x, w, *geometry, **chunked)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+    # Both gradients against the adjoint identity <g, conv(x, w)>.
+    grad_w = kernels.conv2d_grad_weights(x, g, 3, 2, *geometry, **chunked)
+    grad_x = kernels.conv2d_grad_inputs(w, g, 7, 6, *geometry, **chunked)
+    np.testing.assert_allclose((grad_w * w).sum(), (g * expected).sum(),
+                               rtol=1e-10)
+    np.testing.assert_allclose((grad_x * x).sum(), (g * expected).sum(),
+                               rtol=1e-10)
+    # and equal to the one-chunk results in every entry
+    whole = dict(per_image=not per_image)
+    np.testing.assert_allclose(
+        grad_w, kernels.conv2d_grad_weights(x, g, 3, 2, *geometry, **whole),
+        rtol=1e-12)
+    np.testing.assert_allclose(
+        grad_x, kernels.conv2d_grad_inputs(w, g, 7, 6, *geometry, **whole),
+        rtol=1e-12)
 
 
 @pytest.mark.parametrize("mode", [None, "CVM", "FAST_RUN"])
