@@ -36,22 +36,30 @@ built from them too. The operations' ``perform`` methods compute the
 formula with NumPy's in-place operations instead, to allocate one
 input-sized array where the expression would allocate several.
 
-Both run from ``perform`` under every linker (the C linker calls them like
-any Python operation; see :mod:`blocks.ops._numba` for Numba). JAX has no
+Under the C linker both run C kernels (``batch_norm.cpp``, next to this
+module) when the input is float32 or float64 and its feature axes (those
+not normalized) are consecutive, as in ``(batch, features)`` or ``(batch,
+channels, rows, columns)``: one pass over the input per sum, where NumPy
+takes a pass per operation, and no Python call per node. The kernels sum
+in double precision, so their results differ from ``perform``'s by float
+rounding only. Other layouts and dtypes, and the Python and Numba linkers
+(see :mod:`blocks.ops._numba`), run ``perform``. JAX has no
 implementation of them: use the plain expression
 (``BatchNormalization(conserve_memory=False)``) there.
 """
 import functools
 import numbers
 import operator
+import pathlib
+import zlib
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
-from pytensor.graph.op import Op
 from pytensor.graph.replace import clone_replace
+from pytensor.link.c.op import COp
 from pytensor.tensor.type import TensorType
 
 from blocks.ops._numba import register_perform_in_object_mode
@@ -268,13 +276,57 @@ def _quiet_floating_point(perform):
     return quiet_perform
 
 
+#: The C kernels of both operations (the C linker's support code).
+C_KERNELS = (pathlib.Path(__file__).parent / 'batch_norm.cpp').read_text()
+#: The C kernels' element types and NumPy type numbers, by dtype.
+_C_TYPES = {'float32': ('npy_float32', 'NPY_FLOAT32'),
+            'float64': ('npy_float64', 'NPY_FLOAT64')}
+
+
+def _c_feature_axes(input_type, axes):
+    """(first, last): the feature axes of an input are ``first`` to
+    ``last - 1``, as the C kernels need; NotImplementedError (so that the
+    C linker runs ``perform``) for other dtypes and layouts."""
+    features = [axis for axis in range(input_type.ndim) if axis not in axes]
+    if input_type.dtype not in _C_TYPES:
+        raise NotImplementedError('no C kernel for {}'.format(input_type))
+    if not features:
+        return input_type.ndim, input_type.ndim
+    if features != list(range(features[0], features[-1] + 1)):
+        raise NotImplementedError('no C kernel for the feature axes {} '
+                                  '(not consecutive)'.format(features))
+    return features[0], features[-1] + 1
+
+
+def _c_kernel_call(kernel, node, arguments, outputs, sub):
+    """C code calling `kernel` (of :data:`C_KERNELS`) for `node`'s
+    dtype; absent inputs (None) are passed as NULL."""
+    c_type, type_number = _C_TYPES[node.inputs[0].type.dtype]
+    arguments = ['NULL' if value is None else str(value)
+                 for value in arguments]
+    return 'if ({}<{}>({}, {}, {})) {{ {} }}'.format(
+        kernel, c_type, ', '.join(arguments), type_number,
+        ', '.join('&' + output for output in outputs), sub['fail'])
+
+
+class _CKernelOp(COp):
+    """What the two operations' C implementations share: the support code
+    and its version."""
+
+    def c_support_code(self, **kwargs):
+        return C_KERNELS
+
+    def c_code_cache_version(self):
+        return (1, zlib.crc32(C_KERNELS.encode()))
+
+
 def _element_count(shape, axes):
     """How many elements each statistic averages: the product of the
     sizes on the normalization axes (ints, or symbolic sizes)."""
     return functools.reduce(operator.mul, [shape[axis] for axis in axes], 1)
 
 
-class BatchNormalizationTrain(Op):
+class BatchNormalizationTrain(_CKernelOp):
     """Training-mode batch normalization: ``(y, mean, stdev)`` from `x` and
     the optional `scale` and `shift` (see the module notes).
 
@@ -351,6 +403,14 @@ class BatchNormalizationTrain(Op):
         statistic = _statistic_shape(input_shapes[0], self.axes)
         return [input_shapes[0], statistic, statistic]
 
+    def c_code(self, node, name, inputs, outputs, sub):
+        first, last = _c_feature_axes(node.inputs[0].type, self.axes)
+        scale, shift = self._scale_and_shift(inputs)
+        return _c_kernel_call(
+            'bn_train', node,
+            [inputs[0], scale, shift, first, last, repr(self.epsilon)],
+            outputs, sub)
+
     def pullback(self, inputs, outputs, output_grads):
         x = inputs[0]
         scale, shift = self._scale_and_shift(inputs)
@@ -374,7 +434,7 @@ class BatchNormalizationTrain(Op):
         return grads
 
 
-class BatchNormalizationTrainGrad(Op):
+class BatchNormalizationTrainGrad(_CKernelOp):
     """The gradient of :class:`BatchNormalizationTrain`:
     ``(g_x, g_scale, g_shift)`` from `x`, the scale if any, the statistics
     and the output gradients that are connected.
@@ -474,6 +534,21 @@ class BatchNormalizationTrainGrad(Op):
         parameter = _statistic_shape(input_shapes[0], self.axes,
                                      self.parameter_ndim)
         return [input_shapes[0], parameter, parameter]
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        x_type = node.inputs[0].type
+        first, last = _c_feature_axes(x_type, self.axes)
+        g_output = self._unpack(node.inputs)[4]
+        if g_output is not None and any(
+                given and not expected for given, expected in zip(
+                    g_output.type.broadcastable, x_type.broadcastable)):
+            # A broadcast output gradient: perform's NumPy broadcasts it.
+            raise NotImplementedError('no C kernel for an output gradient '
+                                      'of type {}'.format(g_output.type))
+        return _c_kernel_call(
+            'bn_train_grad', node,
+            self._unpack(inputs) + [first, last, node.outputs[1].ndim],
+            outputs, sub)
 
     def _expression(self, inputs):
         """The outputs as a PyTensor expression of the inputs (the closed

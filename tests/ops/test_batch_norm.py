@@ -2,7 +2,7 @@ import numpy
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.compile.mode import get_mode
+from pytensor.compile.mode import Mode, get_mode
 from pytensor.gradient import verify_grad
 
 from blocks.ops import batch_normalization_train
@@ -16,6 +16,9 @@ from blocks.ops.batch_norm import (BatchNormalizationTrain,
 # verify_grad compiles its cost with FAST_RUN (Numba), whose JIT takes
 # seconds per graph.
 MODE = get_mode('FAST_COMPILE')
+# The C linker, for the operations' C kernels; without rewrites, which
+# would cost more compilation than the kernels.
+C_MODE = Mode(linker='cvm', optimizer=None)
 RNG = numpy.random.default_rng(3)
 
 
@@ -200,3 +203,103 @@ def test_plain_expression_matches_numpy(mean_only):
     if not mean_only:
         numpy.testing.assert_allclose(stdev.eval({x: x_value}),
                                       expected_stdev, rtol=1e-10)
+
+
+def compiled_kinds(function):
+    """'c' or 'py' for each batch-normalization node of `function`, in
+    the order of its nodes."""
+    return ['c' if hasattr(thunk, 'cthunk') else 'py'
+            for node, thunk in zip(function.vm.nodes, function.vm.thunks)
+            if isinstance(node.op, (BatchNormalizationTrain,
+                                    BatchNormalizationTrainGrad))]
+
+
+def assert_c_matches_perform(inputs, outputs, values, tolerance):
+    """Compile `outputs` with C_MODE, check that the operations run C,
+    and compare two calls (the second reuses the output arrays) with
+    ``perform``'s results."""
+    c_function = pytensor.function(inputs, outputs, mode=C_MODE)
+    assert set(compiled_kinds(c_function)) == {'c'}
+    python = pytensor.function(inputs, outputs, mode=MODE)(*values)
+    for _ in range(2):
+        for got, expected in zip(c_function(*values), python):
+            assert got.dtype == expected.dtype
+            numpy.testing.assert_allclose(got, expected, rtol=tolerance,
+                                          atol=tolerance)
+
+
+# (input shape, axes, dtype, scale and shift without the batch axis,
+# output gradients given): each compiles one module per operation. The
+# feature axes (those not normalized) are consecutive, as the kernels
+# need; the gradients cover the kernel's three cases. (The gradient
+# operation's perform is checked against finite differences above: a
+# verify_grad under C_MODE would compile a C module per node of its cost.)
+C_LAYOUTS = [((6, 4), (0,), 'float32', True, (True, False, False)),
+             ((4, 3, 2, 2), (0, 2, 3), 'float64', False, (True,) * 3),
+             ((2, 3, 4), (0, 1), 'float64', False, (False, True, True))]
+
+
+@pytest.mark.parametrize('shape, axes, dtype, no_batch_axis, given',
+                         C_LAYOUTS)
+def test_c_kernels_match_perform(shape, axes, dtype, no_batch_axis, given):
+    x_value = RNG.normal(2.0, 3.0, size=shape).astype(dtype)
+    scale, shift = (statistic_like(x_value, axes, not no_batch_axis)
+                    for _ in range(2))
+    x = pt.tensor(dtype=dtype, shape=(None,) * len(shape))
+    scale_variable = statistic_variable(scale, axes, len(shape))
+    shift_variable = statistic_variable(shift, axes, len(shape))
+    forward = [x, scale_variable, shift_variable]
+    tolerance = 2e-5 if dtype == 'float32' else 1e-12
+    assert_c_matches_perform(
+        forward, batch_normalization_train(*forward, axes, 1e-3),
+        [x_value, scale, shift], tolerance)
+    # The gradient operation alone, from the statistics and output
+    # gradients computed by NumPy.
+    _, mean, stdev = reference(x_value, None, None, axes, 1e-3)
+    statistics = [mean.astype(dtype), stdev.astype(dtype)]
+    gradients = [RNG.normal(size=value.shape).astype(dtype)
+                 for value, present in zip([x_value] + statistics, given)
+                 if present]
+    values = [x_value, scale] + statistics + gradients
+    inputs = [x, scale_variable] + [pt.tensor(
+        dtype=dtype, shape=tuple(1 if size == 1 else None
+                                 for size in value.shape))
+        for value in values[2:]]
+    grad_op = BatchNormalizationTrainGrad(axes, True, *given,
+                                          parameter_ndim=scale.ndim)
+    assert_c_matches_perform(inputs, grad_op(*inputs), values, tolerance)
+
+
+def test_c_kernels_take_strided_inputs_and_broadcast_parameters():
+    x = pt.matrix('x', dtype='float32')
+    scale = pt.vector('scale', dtype='float32')
+    # the transpose is not C-contiguous; a single scale serves every
+    # feature
+    values = [RNG.normal(size=(3, 6)).astype('float32'),
+              numpy.array([2.0], dtype='float32')]
+    assert_c_matches_perform([x, scale],
+                             batch_normalization_train(x.T, scale), values,
+                             2e-5)
+
+
+def test_c_linker_runs_perform_for_other_layouts():
+    x = pt.tensor4('x', dtype='float64')
+    axes = (0, 2)  # the feature axes 1 and 3 are not consecutive
+    function = pytensor.function(
+        [x], batch_normalization_train(x, axes=axes, epsilon=1e-3),
+        mode=C_MODE)
+    assert compiled_kinds(function) == ['py']
+    value = RNG.normal(size=(3, 2, 2, 2))
+    for result, expected in zip(function(value),
+                                reference(value, None, None, axes, 1e-3)):
+        numpy.testing.assert_allclose(result, expected, rtol=1e-12)
+
+
+def test_c_kernels_reject_mismatched_statistics():
+    x = pt.matrix('x', dtype='float32')
+    scale = pt.vector('scale', dtype='float32')
+    output, _, _ = batch_normalization_train(x, scale)
+    function = pytensor.function([x, scale], output, mode=C_MODE)
+    with pytest.raises(ValueError, match=r'the scale has 3 elements, '
+                                         r'expected one per feature \(2\)'):
+        function(numpy.ones((4, 2), 'float32'), numpy.ones(3, 'float32'))
