@@ -15,6 +15,7 @@ values up to float rounding.
 training function; this module knows nothing of modes or bricks. The
 first tier's linker, :class:`PythonVMLinker`, is here too.
 """
+import atexit
 import logging
 import threading
 import warnings
@@ -65,8 +66,10 @@ class TieredFunction:
     -----
     Every other attribute (``maker``, ``vm``, ``copy`` ...) is that of the
     function of the current tier. Setting ``trust_input`` sets it on both
-    tiers. The background thread is a daemon: a program that ends before
-    the final tier is built does not wait for it.
+    tiers. A program that ends before the final tier is built waits for
+    it at exit (an INFO log line says so): C modules whose compilation was
+    cut short would not be in PyTensor's cache, and the next run would
+    compile them again.
 
     Examples
     --------
@@ -121,6 +124,7 @@ class TieredFunction:
         if not self._started:
             self._started = True
             self._thread.start()
+            atexit.register(_finish_at_exit, self._thread, self.name)
 
     def _switch(self):
         self._pending = False
@@ -166,6 +170,13 @@ class TieredFunction:
             'building in a thread; pickle what compiles it (a training '
             'algorithm drops its compiled function when pickled)'.format(
                 self.name))
+
+
+def _finish_at_exit(thread, name):
+    if thread.is_alive():
+        logger.info('waiting for the final tier of %s, so that its compiled '
+                    'code is cached for the next run', name)
+        thread.join()
 
 
 class PythonVMLinker(VMLinker):

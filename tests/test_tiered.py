@@ -2,7 +2,10 @@
 tier fails, attribute delegation; with plain Python callables, no
 compilation."""
 import logging
+import pathlib
 import pickle
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -117,3 +120,18 @@ def test_refuses_to_be_pickled(gate):
                             name='the step')
     with pytest.raises(TypeError, match='the step.* cannot be pickled'):
         pickle.dumps(tiered)
+
+
+def test_a_program_ending_early_waits_for_the_final_tier(tmp_path):
+    done = tmp_path / 'built'
+    program = (
+        'import pathlib, time\n'
+        'from blocks.tiered import TieredFunction\n'
+        'def build_final():\n'
+        '    time.sleep(0.5)\n'
+        '    pathlib.Path({!r}).write_text("final")\n'
+        '    return abs\n'
+        'TieredFunction(lambda: abs, build_final)(-1)\n'.format(str(done)))
+    subprocess.run([sys.executable, '-c', program], check=True, timeout=120,
+                   cwd=pathlib.Path(__file__).resolve().parent.parent)
+    assert done.read_text() == 'final'
