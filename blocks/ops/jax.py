@@ -30,6 +30,15 @@ integer scalar computed only from shapes and constants in
 :class:`ConcreteShapeArithmetic`, whose JAX implementation computes it
 with NumPy while JAX traces the function, so that it stays a number.
 
+PyTensor lowers an increment of a part of an array (``IncSubtensor``) to a
+scatter, even when the part is the whole array (as a scan's gradient
+builds them: ``inc_subtensor(zeros[:n], g)``, ``n`` the whole length).
+XLA 0.10.2's algebraic simplifier aborts the process ("Invalid binary
+instruction opcode map") on the reverse of such a scatter into a
+broadcast (a reversed scan's sequence of gradients), so under blocks an
+increment, or setting, of the whole array is lowered to an addition (or
+a broadcast) instead: the same values, and no scatter.
+
 PyTensor's JAX backend skips assertions (``Assert``). Under blocks they
 hold: one on shapes is checked while JAX traces (it is shape arithmetic),
 one on values (the class labels of a cost lie in range) runs on the host
@@ -58,7 +67,8 @@ from pytensor.tensor.basic import (MakeVector, ScalarFromTensor,
                                    TensorFromScalar)
 from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise
 from pytensor.tensor.shape import Reshape, Shape, Shape_i
-from pytensor.tensor.subtensor import Subtensor
+from pytensor.tensor.subtensor import (IncSubtensor, Subtensor,
+                                       indices_from_subtensor)
 
 from blocks.ops._pool_kernels import output_size as pool_output_size
 from blocks.ops.batch_norm import (
@@ -281,6 +291,46 @@ def _funcify_concrete_shape_arithmetic(op, node=None, **kwargs):
         results = [cell[0] for cell in storage]
         return results[0] if len(results) == 1 else results
     return shape_arithmetic
+
+
+_SUBTENSOR_INCREMENT = jax_funcify.dispatch(IncSubtensor)
+
+
+def _covers(index, size):
+    """Whether the slice `index` (known when JAX traces) selects all of
+    an axis of length `size`."""
+    if not isinstance(index, slice):
+        return False
+    try:
+        bounds = [None if bound is None else int(bound) for bound in
+                  (index.start, index.stop, index.step)]
+    except TypeError:  # JAX's error for a bound only known at run time
+        return False
+    return slice(*bounds).indices(size) == (0, size, 1)
+
+
+def _selects_whole(x, indices):
+    if not isinstance(indices, tuple):
+        indices = (indices,)
+    return all(_covers(index, size)
+               for index, size in zip(indices, x.shape))
+
+
+@jax_funcify.register(IncSubtensor)
+def _funcify_inc_subtensor(op, node=None, **kwargs):
+    """PyTensor's lowering, but an addition or a broadcast when the part
+    is the whole array (see the module notes)."""
+    scatter = _SUBTENSOR_INCREMENT(op, node=node, **kwargs)
+
+    def inc_subtensor(x, y, *index_values):
+        indices = indices_from_subtensor(index_values, op.idx_list)
+        if not _selects_whole(x, indices):
+            return scatter(x, y, *index_values)
+        y = jnp.asarray(y, x.dtype)
+        if op.set_instead_of_inc:
+            return jnp.broadcast_to(y, x.shape)
+        return x + y
+    return inc_subtensor
 
 
 @jax_funcify.register(CheckAndRaise)

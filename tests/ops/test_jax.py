@@ -16,6 +16,7 @@ jax = pytest.importorskip('jax')
 
 from blocks.ops.jax import (ConcreteShapeArithmetic,  # noqa: E402
                             concrete_pair)
+from pytensor.link.jax.dispatch import jax_funcify  # noqa: E402
 
 PERFORM = get_mode('FAST_COMPILE')
 JAX = get_mode('JAX')
@@ -213,3 +214,27 @@ def test_shape_assertions_hold_when_jax_traces():
     np.testing.assert_allclose(double(np.ones(2), np.ones(2)), [2, 2])
     with pytest.raises(AssertionError, match='x and y differ in length'):
         double(np.ones(2), np.ones(3))
+
+
+def test_increments_of_whole_arrays_are_no_scatters(rng):
+    # XLA 0.10.2 aborts the process on the reverse of a scatter into a
+    # broadcast, which a scan's gradient builds; the lowering must leave
+    # no scatter for an increment (or a setting) of the whole array. The
+    # slices' bounds are not provably whole, only when JAX traces.
+    s, y = pt.matrix('s'), pt.matrix('y')
+    zeros = pt.zeros((s.shape[0], 2))
+    whole = [pt.inc_subtensor(zeros[:y.shape[0]], y)[::-1],
+             pt.set_subtensor(zeros[:y.shape[0]], 2 * y)[::-1]]
+    part = [pt.inc_subtensor(zeros[1:], y[1:])[::-1],
+            pt.set_subtensor(zeros[:, 1:], y[:, :1])]
+    values = [rng.normal(size=(3, 2)), rng.normal(size=(3, 2))]
+    graph = pytensor.function([s, y], whole, mode=JAX).maker.fgraph
+    lowered = jax.jit(jax_funcify(graph)).lower(*values).as_text()
+    assert 'scatter' not in lowered
+    _, y_value = values
+    expected = [y_value[::-1], 2 * y_value[::-1],
+                np.vstack([np.zeros((1, 2)), y_value[1:]])[::-1],
+                np.hstack([np.zeros((3, 1)), y_value[:, :1]])]
+    results = pytensor.function([s, y], whole + part, mode=JAX)(*values)
+    for result, value in zip(results, expected):
+        np.testing.assert_allclose(result, value, rtol=RTOL, atol=ATOL)
