@@ -279,22 +279,31 @@ def _merged(node):
     return simplified_scan(node.op).make_node(*node.inputs)
 
 
+def _mirrored_sequences(backward, forward):
+    """The inner sequences and invariants of the scan node `backward`
+    that hold values of the scan node `forward`, and the correspondence
+    (:func:`forward_correspondence`)."""
+    correspondence = forward_correspondence(backward, forward)
+    op = backward.op
+    return ([inner for inner in op.inner_seqs(op.inner_inputs)
+             if inner in correspondence],
+            [inner for inner in op.inner_non_seqs(op.inner_inputs)
+             if inner in correspondence],
+            correspondence)
+
+
 def _rewrite_pair(backward, forward):
     """Replacement pairs for the scan nodes `backward` and `forward` that
     hand the forward step's values to the backward step; empty when the
     backward scan recomputes none of them."""
-    if backward.op.info.as_while or forward.op.info.as_while:
-        return []
+    if (backward.op.info.as_while or forward.op.info.as_while
+            or not _mirrored_sequences(backward, forward)[0]):
+        return []  # checked before the merge, which costs more
     original, backward = backward, _merged(backward)
-    correspondence = forward_correspondence(backward, forward)
-    op = backward.op
-    invariants = [inner for inner in op.inner_non_seqs(op.inner_inputs)
-                  if inner in correspondence]
-    sequences = [inner for inner in op.inner_seqs(op.inner_inputs)
-                 if inner in correspondence]
-    if not sequences:
-        return []
-    values, stand_ins = values_to_save(op.fgraph, sequences, invariants)
+    sequences, invariants, correspondence = _mirrored_sequences(backward,
+                                                                forward)
+    values, stand_ins = values_to_save(backward.op.fgraph, sequences,
+                                       invariants)
     if not values:
         return []
     in_forward = clone_replace(values, replace=correspondence)
