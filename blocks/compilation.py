@@ -174,6 +174,10 @@ PyTensor's in what the user gets back (:class:`NumpyValuesJAXLinker`):
   another mode, checkpoints and parameter files all see NumPy values (the
   price is a copy from the device per call, nothing on a CPU next to a
   step, but a transfer on a GPU);
+- the new value of each shared variable is written into the NumPy array
+  the variable holds, whose memory JAX's device array of it shares on a
+  CPU: the next call is given that device array, instead of converting
+  every parameter anew (:class:`DeviceResidentUpdates`);
 - a warning PyTensor gives while compiling is silenced, one for each
   random stream (a function compiled with JAX draws from its own copy of
   the generator and leaves the shared generator as it was, which blocks'
@@ -229,7 +233,8 @@ __all__ = ['compile_function', 'compile_tiered_function', 'SourceFunction',
            'BrickNamingFunction',
            'default_mode', 'auto_mode', 'auto_python_mode', 'AutoMode',
            'InplaceUpdates', 'ScanInnerClients',
-           'jax_mode', 'NumpyValuesJAXLinker', 'data_parallel_mode',
+           'jax_mode', 'NumpyValuesJAXLinker', 'DeviceResidentUpdates',
+           'data_parallel_mode',
            'DataParallelJAXLinker',
            'AUTO_EXCLUDED_REWRITES', 'NO_BLAS_EXCLUDED_REWRITES']
 
@@ -542,6 +547,103 @@ def first_tier_mode():
                           _INLINE_SOFTMAX_POSITION))
 
 
+#: JAX's CPU client makes a device array of a NumPy array's own memory,
+#: without a copy, when that memory starts on a multiple of this many bytes.
+_ZERO_COPY_ALIGNMENT = 64
+
+
+def _aligned_copy(value):
+    """A writeable NumPy copy of the array `value` whose memory starts on a
+    multiple of ``_ZERO_COPY_ALIGNMENT`` bytes."""
+    value = numpy.asarray(value)
+    raw = numpy.empty(value.nbytes + _ZERO_COPY_ALIGNMENT, numpy.uint8)
+    start = -raw.ctypes.data % _ZERO_COPY_ALIGNMENT
+    copy = raw[start:start + value.nbytes].view(value.dtype).reshape(
+        value.shape)
+    copy[...] = value
+    return copy
+
+
+class DeviceResidentUpdates:
+    """The device arrays of the shared variables a JAX function updates,
+    kept from one call to the next, so that a call does not convert the
+    parameters it was given back into device arrays.
+
+    Each variable holds a NumPy array of its own (writeable, 64-byte
+    aligned); a call writes the variable's new value into it, and JAX's
+    device array of it, made once, is that same memory (on a CPU; where
+    JAX copies instead, on a GPU, nothing is kept and each call converts).
+    A call given that array (the variable still holds it) runs on the
+    device array; given another (a ``set_value``, another function's
+    update), it converts that one and gives the variable a new array.
+    Updates in place of the NumPy array by another mode (the ``'auto'``
+    mode's :class:`InplaceUpdates`) are seen by the device array, which
+    is the same memory.
+
+    Parameters
+    ----------
+    updated : dict
+        The input position of the variable each update output (by
+        position) updates: the function graph's ``update_mapping``.
+    device_put : callable
+        :func:`jax.device_put`.
+
+    Examples
+    --------
+    >>> import numpy, pytensor
+    >>> w = pytensor.shared(numpy.ones(3), name='w')
+    >>> step = compile_function([], [], updates=[(w, 2 * w)],
+    ...                         mode=jax_mode())  # doctest: +SKIP
+    >>> step(); held = w.get_value(borrow=True)  # doctest: +SKIP
+    >>> step(); w.get_value(borrow=True) is held  # doctest: +SKIP
+    True
+
+    """
+
+    def __init__(self, updated, device_put):
+        self.updated = dict(updated)
+        self.device_put = device_put
+        #: input position -> (NumPy array, device array of its memory)
+        self.arrays = {}
+        #: the input positions whose device arrays the current call got
+        self.given = set()
+        #: the input positions JAX would copy (not alias) the arrays of
+        self.copied = set()
+
+    def inputs(self, values):
+        """`values`, with the device array of each array it holds."""
+        self.given = {index for index, (host, _) in self.arrays.items()
+                      if values[index] is host}
+        if not self.given:
+            return values
+        values = list(values)
+        for index in self.given:
+            values[index] = self.arrays[index][1]
+        return values
+
+    def new_value(self, position, value):
+        """The NumPy value of update output `position` (a single-device
+        array), or None if `position` is not an update."""
+        index = self.updated.get(position)
+        if index is None:
+            return None
+        if index in self.given:
+            host = self.arrays[index][0]
+            if host.shape == value.shape and host.dtype == value.dtype:
+                numpy.copyto(host, value)
+                return host
+        host = _aligned_copy(value)
+        if index in self.copied:
+            return host
+        device = self.device_put(host)
+        if device.unsafe_buffer_pointer() == host.ctypes.data:
+            self.arrays[index] = (host, device)
+        else:
+            self.arrays.pop(index, None)
+            self.copied.add(index)
+        return host
+
+
 class NumpyValuesJAXLinker(JAXLinker):
     """PyTensor's JAX linker, returning NumPy arrays (see the module notes).
 
@@ -556,6 +658,10 @@ class NumpyValuesJAXLinker(JAXLinker):
 
     """
 
+    #: Whether the updated shared variables' device arrays are kept
+    #: between calls (:class:`DeviceResidentUpdates`).
+    keeps_updates_on_device = True
+
     def fgraph_convert(self, *args, **kwargs):
         with warnings.catch_warnings():
             warnings.filterwarnings(
@@ -565,18 +671,28 @@ class NumpyValuesJAXLinker(JAXLinker):
     def jit_compile(self, fn):
         import jax
         jitted = super().jit_compile(fn)
+        resident = (DeviceResidentUpdates(self.fgraph.update_mapping or {},
+                                          jax.device_put)
+                    if self.keeps_updates_on_device else None)
 
-        def to_numpy(value):
+        def to_numpy(position, value):
             # A random generator's new state is a dictionary; JAX keeps it.
             if not isinstance(value, jax.Array):
                 return value
+            if resident is not None:  # an update: into the variable's array
+                new_value = resident.new_value(position, value)
+                if new_value is not None:
+                    return new_value
             if not value.is_fully_addressable and value.is_fully_replicated:
                 # over several processes (jax.distributed): the local copy
                 return numpy.array(value.addressable_data(0))
             return numpy.array(value)
 
         def run_returning_numpy(*args):
-            return [to_numpy(value) for value in jitted(*args)]
+            if resident is not None:
+                args = resident.inputs(args)
+            return [to_numpy(position, value)
+                    for position, value in enumerate(jitted(*args))]
         return run_returning_numpy
 
 
@@ -618,6 +734,9 @@ class DataParallelJAXLinker(NumpyValuesJAXLinker):
         The statistics of batch normalization in training mode.
 
     """
+
+    #: Its arrays live on several devices: each call places them anew.
+    keeps_updates_on_device = False
 
     def __init__(self, devices=None, batch_statistics='global', *args,
                  **kwargs):

@@ -17,7 +17,8 @@ from pytensor.scan.op import Scan
 from blocks.bricks import Rectifier
 from blocks.bricks.conv import (Convolutional, ConvolutionalSequence,
                                 MaxPooling)
-from blocks.compilation import (ScanInnerClients, SourceFunction, auto_mode,
+from blocks.compilation import (DeviceResidentUpdates, ScanInnerClients,
+                                SourceFunction, auto_mode,
                                 compile_function, compile_tiered_function,
                                 default_mode, pytensor_flags)
 from blocks.config import Configuration, config
@@ -255,6 +256,45 @@ def test_jax_mode_gives_numpy_values(compile_mode):
     assert trained.flags.writeable
     config.compile_mode = 'auto'
     numpy.testing.assert_allclose((2 * weights).eval(), 2 * trained)
+
+
+def test_jax_mode_keeps_updated_parameters_on_device(compile_mode):
+    pytest.importorskip('jax')
+    config.compile_mode = 'jax'
+    x = pt.matrix('x')
+    start = numpy.arange(6, dtype=x.dtype).reshape(3, 2)
+    w = pytensor.shared(start.copy(), name='w')
+    step = compile_function([x], [], updates=[(w, 2 * w + x)])
+    ones = numpy.ones_like(start)
+    step(ones)
+    held = w.get_value(borrow=True)
+    step(ones)
+    # The variable keeps its own writeable array, JAX the same memory.
+    assert w.get_value(borrow=True) is held and held.flags.writeable
+    numpy.testing.assert_allclose(held, 4 * start + 3)
+    held[0] = -1  # as the C mode's in-place updates would
+    step(ones)
+    numpy.testing.assert_allclose(w.get_value()[0], [-1, -1])
+    w.set_value(start)
+    step(ones)
+    numpy.testing.assert_allclose(w.get_value(), 2 * start + 1)
+
+
+def test_device_copies_are_not_kept_where_jax_copies():
+    jax = pytest.importorskip('jax')
+    placed = []
+
+    def copying_device_put(value):  # as onto a GPU: other memory
+        placed.append(value)
+        return jax.device_put(numpy.array(value) + 0)
+    resident = DeviceResidentUpdates({0: 1}, copying_device_put)
+    for step in range(2):
+        value = resident.new_value(0, jax.numpy.full(3, step, 'float32'))
+        numpy.testing.assert_allclose(value, [step] * 3)
+    assert len(placed) == 1 and resident.copied == {1}
+    inputs = ['batch', value]
+    assert resident.inputs(inputs) is inputs
+    assert resident.new_value(1, value) is None  # not an update output
 
 
 def test_jax_mode_checks_the_class_labels(compile_mode):
