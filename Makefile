@@ -25,11 +25,17 @@ test: install
 	$(MAKE) test-jax
 
 # A representative part of the suite again under blocks' JAX mode (when
-# JAX is installed): the BN-MLP and LeNet examples train, save and resume;
-# a GRU sequence generator trains through scan and samples.
-JAX_TESTS := tests/examples/test_mnist_examples.py::test_mnist_bn_trains_in_training_mode_and_saves_statistics \
+# JAX is installed): the README's quickstart and the tutorial's MLP train;
+# the BN-MLP and LeNet examples train, save and resume; a GRU sequence
+# generator trains through scan and samples; the sqrt example's
+# recurrent network trains and saves.
+JAX_TESTS := tests/test_readme.py::test_quickstart_runs_and_trains \
+	tests/bricks/test_tutorial.py::test_tutorial_mlp \
+	tests/examples/test_mnist_examples.py::test_mnist_bn_trains_in_training_mode_and_saves_statistics \
 	tests/examples/test_mnist_lenet.py tests/test_compilation.py::test_jax_mode_gives_numpy_values \
-	tests/examples/test_markov_chain.py::test_train_ten_batches_then_sample
+	tests/test_compilation.py::test_jax_mode_keeps_updated_parameters_on_device \
+	tests/examples/test_markov_chain.py::test_train_ten_batches_then_sample \
+	tests/examples/test_sqrt.py::test_sqrt_stops_after_seven_batches_and_saves
 
 test-jax: install
 	@if $(BIN)/python -c 'import jax' 2>/dev/null; then \
