@@ -104,6 +104,19 @@ Forward values handed to gradient loops
     instead and the gradient's scan reads them
     (:class:`~blocks.ops.scan_forward_values.ReuseForwardValues`).
 
+Scans' shapes inferred from their steps alone
+    PyTensor infers the shapes of a scan's outputs by walking its step
+    function after importing the graphs of the shapes of its inputs, which
+    in a stack of recurrent layers hold the layers below, whose scans are
+    walked again: the compile time of a stack grew quadratically with its
+    depth. The 'auto' mode tracks shapes with
+    :class:`~blocks.ops.scan_shapes.ScanShapeFeature` instead of
+    PyTensor's ``ShapeOpt``: the same shapes, from one walk of the step.
+    The scans it simplifies are
+    :class:`~blocks.ops.scan_shapes.ShapeInferringScan` ops, which infer
+    their shapes that way in the trackers PyTensor builds on its own (for
+    the static shape of each ``zeros`` the gradient starts from).
+
 Products of sequences by loop-invariant matrices out of loops
     A step's ``dot(x_t, W)``, with ``W`` the same at every step, becomes
     one product of the whole sequence before the loop
@@ -116,10 +129,11 @@ one inlines a sub-function as PyTensor does for other ``OpFromGraph``, one
 computes ``tanh`` with another implementation of the same precision, and
 one writes updates where PyTensor's own in-place rewrite would, one
 chooses the mode of scan's inner functions (and merges what they compute
-twice), one makes one product of what a loop computed in many (the same
-values up to the order of the sums inside the BLAS), one evaluates what a
-gradient's loop recomputed in the forward loop instead (the same
-expressions of the same values); no rewrite tagged unsafe is used.
+twice), one tracks the same shapes more cheaply, one makes one product of
+what a loop computed in many (the same values up to the order of the sums
+inside the BLAS), one evaluates what a gradient's loop recomputed in the
+forward loop instead (the same expressions of the same values); no
+rewrite tagged unsafe is used.
 
 Why not Numba, PyTensor 3's default? It JIT-compiles every function on its
 first call, which takes minutes of CPU for a deep batch-normalized training
@@ -223,6 +237,7 @@ from blocks.config import config
 from blocks.ops.scan_forward_values import ReuseForwardValues
 from blocks.ops.scan_inner_graph import simplified_scan
 from blocks.ops.scan_products import push_out_sequence_products
+from blocks.ops.scan_shapes import ScanShapeOptimizer
 from blocks.ops.vectorized import VectorizedUnary
 from blocks.tiered import PythonVMLinker, TieredFunction
 
@@ -434,6 +449,11 @@ class ScanInnerClients(GraphRewriter):
 _REUSE_FORWARD_VALUES_POSITION = 0.03
 
 
+# Where PyTensor's 'ShapeOpt' starts tracking shapes, which the 'auto'
+# mode does with a tracker that infers scans' shapes more cheaply.
+_SHAPE_TRACKING_POSITION = 0.1
+
+
 # After PyTensor's first scan rewrites (0.05), which move elementwise
 # work on sequences out of loops, before shapes are tracked (0.1).
 _SEQUENCE_PRODUCTS_POSITION = 0.07
@@ -471,7 +491,7 @@ class AutoMode(Mode):
 def auto_mode():
     """The C-linker mode blocks uses by default (see the module notes)."""
     mode = AutoMode(linker='cvm', optimizer='fast_run')
-    mode = mode.excluding(*AUTO_EXCLUDED_REWRITES)
+    mode = mode.excluding(*AUTO_EXCLUDED_REWRITES, 'ShapeOpt')
     if not _blas_is_linked():
         mode = mode.excluding(*NO_BLAS_EXCLUDED_REWRITES)
     return mode.register(
@@ -484,6 +504,7 @@ def auto_mode():
          _SCAN_INNER_MODE_POSITION),
         (ScanInnerClients(), _SCAN_INNER_CLIENTS_POSITION),
         (ReuseForwardValues(), _REUSE_FORWARD_VALUES_POSITION),
+        (ScanShapeOptimizer(), _SHAPE_TRACKING_POSITION),
         (dfs_rewriter(push_out_sequence_products, ignore_newtrees=False,
                       name='push_out_sequence_products'),
          _SEQUENCE_PRODUCTS_POSITION))
@@ -540,11 +561,13 @@ def first_tier_mode():
     """
     query = RewriteDatabaseQuery(
         include=['fast_run'],
-        exclude=list(AUTO_EXCLUDED_REWRITES + FIRST_TIER_EXCLUDED_REWRITES))
+        exclude=list(AUTO_EXCLUDED_REWRITES + FIRST_TIER_EXCLUDED_REWRITES)
+        + ['ShapeOpt'])
     query.position_cutoff = _FIRST_TIER_CUTOFF
     mode = AutoMode(linker=PythonVMLinker(), optimizer=query)
     return mode.register((dfs_rewriter(inline_softmax, name='inline_softmax'),
-                          _INLINE_SOFTMAX_POSITION))
+                          _INLINE_SOFTMAX_POSITION),
+                         (ScanShapeOptimizer(), _SHAPE_TRACKING_POSITION))
 
 
 #: JAX's CPU client makes a device array of a NumPy array's own memory,

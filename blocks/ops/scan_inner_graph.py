@@ -21,8 +21,9 @@ from pytensor.graph.rewriting.basic import (
     dfs_rewriter,
     node_rewriter,
 )
-from pytensor.scan.op import Scan
 from pytensor.tensor.basic import tensor_copy
+
+from blocks.ops.scan_shapes import ShapeInferringScan
 
 __all__ = ['simplified_scan', 'remove_inner_copy']
 
@@ -57,7 +58,7 @@ def simplified_scan(op, mode=None):
 
     Returns
     -------
-    :class:`pytensor.scan.op.Scan`
+    :class:`~blocks.ops.scan_shapes.ShapeInferringScan`
         A new op with the same loop signature, so that
         ``simplified_scan(node.op).make_node(*node.inputs)`` replaces
         `node` output for output.
@@ -77,7 +78,8 @@ def simplified_scan(op, mode=None):
 
     """
     fgraph = _simplified_step(op)
-    return Scan(fgraph.inputs, fgraph.outputs, op.info,
-                mode=op.mode if mode is None else mode,
-                truncate_gradient=op.truncate_gradient, name=op.name,
-                profile=op.profile, allow_gc=op.allow_gc, strict=op.strict)
+    return ShapeInferringScan(
+        fgraph.inputs, fgraph.outputs, op.info,
+        mode=op.mode if mode is None else mode,
+        truncate_gradient=op.truncate_gradient, name=op.name,
+        profile=op.profile, allow_gc=op.allow_gc, strict=op.strict)

@@ -21,6 +21,8 @@ from blocks.ops.batch_norm import (BatchNormalizationTrain,
                                    BatchNormalizationTrainGrad)
 from blocks.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from blocks.ops.pool import MaxPoolGradGrad, Pool, PoolGrad
+from blocks.ops.scan_inner_graph import simplified_scan
+from blocks.ops.scan_shapes import ShapeInferringScan
 from blocks.ops.vectorized import VectorizedUnary
 
 from tests.op_contract import OpCase, check_op
@@ -37,6 +39,16 @@ POOL = dict(ws=(2, 2), stride=(1, 2), pad=(1, 1), ignore_border=True)
 POOLED = (2, 3, 6, 3)  # pooling (2, 3, 5, 4) images with POOL
 BN_AXES = (0, 2)
 BN_WEIGHTS = numpy.random.default_rng(0).standard_normal((3, 2, 4))
+
+
+def shape_inferring_scan(x):
+    """The running sums of the rows of `x` and their doubles, a sit-sot
+    and a nit-sot output, computed by a ShapeInferringScan."""
+    sums, doubled = pytensor.scan(
+        lambda row, total: (total + row, 2 * row), sequences=[x],
+        outputs_info=[pt.zeros_like(x[0]), None], return_updates=False)
+    node = doubled.owner
+    return simplified_scan(node.op).make_node(*node.inputs).outputs
 
 
 def bn_gradients(x, scale, shift):
@@ -70,6 +82,8 @@ CASES = [
            [(3, 2, 4), (1, 2, 1), (1, 2, 1)]),
     OpCase(BatchNormalizationTrainGrad, bn_gradients,
            [(3, 2, 4), (1, 2, 1), (1, 2, 1)]),
+    # Only compiled graphs hold it, before or after the gradient is taken.
+    OpCase(ShapeInferringScan, shape_inferring_scan, [(4, 3)]),
     # Only the compiled graph holds it, after the gradient is taken.
     OpCase(VectorizedUnary, lambda x: VectorizedUnary('tanh')(x), [(2, 3)],
            differentiable=False),

@@ -1,0 +1,189 @@
+"""The shapes of a scan's outputs, inferred without the graph around it.
+
+PyTensor infers the shapes of a scan node's outputs by walking its step
+function with a fresh shape tracker into which it first imports the
+graphs of the shapes of the node's inputs. In a stack of recurrent
+layers those graphs hold the layers below, whose scans are met again
+and have their own step functions walked, and so on down the stack:
+every inference of an upper layer's shapes costs all the layers under
+it, and the compilation of a deep stack is quadratic in its depth (see
+``benchmarks/results.md``, section "Recurrent networks: the LSTM layer").
+
+:func:`scan_output_shapes` gives the same shapes from a walk of the step
+function alone: PyTensor's inference runs on a stand-in node whose input
+shapes are fresh placeholders, which have no graph to import, and the
+placeholders are then replaced by the node's real input shapes.
+:class:`ScanShapeFeature` infers every scan's shapes that way in the
+functions blocks compiles, and :class:`ShapeInferringScan` is a scan op
+whose own shape inference does, for the shape trackers PyTensor creates
+on its own while it builds nodes.
+"""
+from pytensor.graph.basic import Constant, Variable, clone_get_equiv
+from pytensor.graph.rewriting.basic import GraphRewriter
+from pytensor.scan.op import Scan
+from pytensor.tensor.rewriting.shape import ShapeFeature
+
+__all__ = ['scan_output_shapes', 'ShapeInferringScan', 'ScanShapeFeature',
+           'ScanShapeOptimizer']
+
+
+def _placeholder(dimension):
+    """A variable standing for the symbolic `dimension`; constants stay,
+    since some inferences simplify known sizes."""
+    if isinstance(dimension, Constant):
+        return dimension
+    return dimension.type()
+
+
+def _placeholder_shapes(input_shapes):
+    return [None if shape is None else tuple(map(_placeholder, shape))
+            for shape in input_shapes]
+
+
+def _recurrent_shapes(op, input_shapes):
+    """The output shapes of a scan with no nit-sot output, or None: each
+    output is the buffer of a recurrent input, so it has that input's
+    shape (as PyTensor infers it too, after a walk it does not use)."""
+    info = op.info
+    if info.n_nit_sot or info.as_while:
+        return None
+    start = 1 + info.n_seqs  # after the number of steps and the sequences
+    stop = (start + info.n_mit_mot + info.n_mit_sot + info.n_sit_sot
+            + info.n_untraced_sit_sot)
+    return list(input_shapes[start:stop])
+
+
+def _walk_key(node, input_shapes):
+    """What the shapes a walk of the step of `node` gives depend on: the
+    step, the loop's signature, the input types and the known sizes among
+    `input_shapes`."""
+    return (node.op._frozen_fgraph, node.op.info,
+            tuple(variable.type for variable in node.inputs), tuple(
+        None if shape is None else tuple(
+            dimension.data.item() if isinstance(dimension, Constant)
+            else None for dimension in shape)
+        for shape in input_shapes))
+
+
+def _walked_shapes(node, input_shapes):
+    """PyTensor's shapes of a stand-in for `node` whose inputs and input
+    shapes are placeholders: (stand-in, placeholder shapes, shapes)."""
+    stand_in = node.op.make_node(*(variable.type() for variable in
+                                   node.inputs))
+    placeholders = _placeholder_shapes(input_shapes)
+    return stand_in, placeholders, Scan.infer_shape(
+        node.op, None, stand_in, placeholders)
+
+
+def scan_output_shapes(node, input_shapes, walks=None):
+    """The shapes of the outputs of the scan `node`, from the shapes
+    `input_shapes` of its inputs: those PyTensor's
+    :meth:`~pytensor.scan.op.Scan.infer_shape` gives, without importing
+    the graphs of `input_shapes` anywhere.
+
+    Parameters
+    ----------
+    node : :class:`pytensor.graph.basic.Apply`
+        A node of a :class:`~pytensor.scan.op.Scan`.
+    input_shapes : list
+        A tuple of symbolic sizes (or None) per input of `node`.
+    walks : dict, optional
+        Where to keep the walks of steps, for the next nodes with the same
+        step and signature (a shape tracker keeps one).
+
+    Examples
+    --------
+    >>> import pytensor, pytensor.tensor as pt
+    >>> x = pt.matrix('x')
+    >>> doubled = pytensor.scan(lambda row: 2 * row, sequences=[x],
+    ...                         return_updates=False)
+    >>> node = doubled.owner
+    >>> rows, columns = pt.lscalar('rows'), pt.lscalar('columns')
+    >>> shapes = [(), (rows, columns), ()]  # steps, x, output length
+    >>> (length, width), = scan_output_shapes(node, shapes)
+    >>> width is columns  # a row's width, from the shape given for x
+    True
+
+    """
+    recurrent = _recurrent_shapes(node.op, input_shapes)
+    if recurrent is not None:
+        return recurrent
+    walks = {} if walks is None else walks
+    key = _walk_key(node, input_shapes)
+    if key not in walks:
+        walks[key] = _walked_shapes(node, input_shapes)
+    stand_in, placeholders, shapes = walks[key]
+    replacements = dict(zip(stand_in.inputs, node.inputs))
+    replacements.update(zip(stand_in.outputs, node.outputs))
+    for placeholder, shape in zip(placeholders, input_shapes):
+        if shape is not None:
+            replacements.update(zip(placeholder, shape))
+    return _replaced(shapes, replacements)
+
+
+def _replaced(shapes, replacements):
+    """`shapes` (tuples of dimensions, or None) with the variables of
+    `replacements` replaced; the replacing variables are used as they
+    are (a copy of a shape from the graph would not be tracked)."""
+    dimensions = [dimension for shape in shapes if shape is not None
+                  for dimension in shape if isinstance(dimension, Variable)]
+    equivalent = clone_get_equiv(list(replacements), dimensions,
+                                 copy_inputs=False, copy_orphans=False,
+                                 memo=dict(replacements))
+    return [None if shape is None else tuple(
+        equivalent.get(dimension, dimension) if isinstance(
+            dimension, Variable) else dimension for dimension in shape)
+        for shape in shapes]
+
+
+class ShapeInferringScan(Scan):
+    """A scan op whose shapes are inferred by :func:`scan_output_shapes`.
+
+    The same loop as :class:`~pytensor.scan.op.Scan`: only what shape
+    inference imports differs. PyTensor's scan rewrites rebuild the scans
+    they change as plain :class:`~pytensor.scan.op.Scan` ops, which
+    :class:`ScanShapeFeature` covers.
+
+    Examples
+    --------
+    >>> import pytensor, pytensor.tensor as pt
+    >>> x = pt.vector('x')
+    >>> doubled = pytensor.scan(lambda v: 2 * v, sequences=[x],
+    ...                         return_updates=False)
+    >>> op = doubled.owner.op
+    >>> cheap = ShapeInferringScan(op.inner_inputs, op.inner_outputs,
+    ...                            op.info)
+    >>> cheap.make_node(*doubled.owner.inputs).outputs[0].eval(
+    ...     {x: [1.0, 2.0]}).tolist()
+    [2.0, 4.0]
+
+    """
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return scan_output_shapes(node, input_shapes)
+
+
+class ScanShapeFeature(ShapeFeature):
+    """PyTensor's shape tracker, inferring every scan's shapes with
+    :func:`scan_output_shapes`, and walking each step once: the rewrites
+    of a function rebuild its scans many times, mostly with the same
+    step."""
+
+    def on_attach(self, fgraph):
+        self.walks = {}
+        super().on_attach(fgraph)
+
+    def get_node_infer_shape(self, node):
+        if not isinstance(node.op, Scan):
+            return super().get_node_infer_shape(node)
+        return scan_output_shapes(node, [self.shape_of[variable]
+                                         for variable in node.inputs],
+                                  self.walks)
+
+
+class ScanShapeOptimizer(GraphRewriter):
+    """Attach a :class:`ScanShapeFeature`: PyTensor's ``ShapeOpt`` with
+    the cheaper tracker (it takes ``ShapeOpt``'s place in a mode)."""
+
+    def apply(self, fgraph):
+        fgraph.attach_feature(ScanShapeFeature())
