@@ -112,7 +112,9 @@ Scans' shapes inferred from their steps alone
     depth. The 'auto' mode tracks shapes with
     :class:`~blocks.ops.scan_shapes.ScanShapeFeature` instead of
     PyTensor's ``ShapeOpt``: the same shapes, from one walk of the step.
-    The scans it simplifies are
+    The scans it simplifies, and those PyTensor's scan rewrites rebuild
+    (:func:`~blocks.ops.scan_shapes.to_shape_inferring_scan`, after each
+    group of them), are
     :class:`~blocks.ops.scan_shapes.ShapeInferringScan` ops, which infer
     their shapes that way in the trackers PyTensor builds on its own (for
     the static shape of each ``zeros`` the gradient starts from).
@@ -237,7 +239,8 @@ from blocks.config import config
 from blocks.ops.scan_forward_values import ReuseForwardValues
 from blocks.ops.scan_inner_graph import simplified_scan
 from blocks.ops.scan_products import push_out_sequence_products
-from blocks.ops.scan_shapes import ScanShapeOptimizer
+from blocks.ops.scan_shapes import (ScanShapeOptimizer,
+                                    to_shape_inferring_scan)
 from blocks.ops.vectorized import VectorizedUnary
 from blocks.tiered import PythonVMLinker, TieredFunction
 
@@ -453,6 +456,11 @@ _REUSE_FORWARD_VALUES_POSITION = 0.03
 # mode does with a tracker that infers scans' shapes more cheaply.
 _SHAPE_TRACKING_POSITION = 0.1
 
+# After each group of PyTensor's scan rewrites (the first ends at 0.05,
+# the second at 1.62), before the phases that allocate from shapes
+# ('canonicalize' at 1, 'specialize' at 2).
+_SHAPE_INFERRING_SCAN_POSITIONS = (0.2, 1.65)
+
 
 # After PyTensor's first scan rewrites (0.05), which move elementwise
 # work on sequences out of loops, before shapes are tracked (0.1).
@@ -505,6 +513,10 @@ def auto_mode():
         (ScanInnerClients(), _SCAN_INNER_CLIENTS_POSITION),
         (ReuseForwardValues(), _REUSE_FORWARD_VALUES_POSITION),
         (ScanShapeOptimizer(), _SHAPE_TRACKING_POSITION),
+        *[(dfs_rewriter(to_shape_inferring_scan,
+                        name='to_shape_inferring_scan_{}'.format(index)),
+           position) for index, position in enumerate(
+               _SHAPE_INFERRING_SCAN_POSITIONS)],
         (dfs_rewriter(push_out_sequence_products, ignore_newtrees=False,
                       name='push_out_sequence_products'),
          _SEQUENCE_PRODUCTS_POSITION))

@@ -12,31 +12,39 @@ it, and the compilation of a deep stack is quadratic in its depth (see
 :func:`scan_output_shapes` gives the same shapes from a walk of the step
 function alone: PyTensor's inference runs on a stand-in node whose input
 shapes are fresh placeholders, which have no graph to import, and the
-placeholders are then replaced by the node's real input shapes.
-:class:`ScanShapeFeature` infers every scan's shapes that way in the
-functions blocks compiles, and :class:`ShapeInferringScan` is a scan op
-whose own shape inference does, for the shape trackers PyTensor creates
-on its own while it builds nodes.
+placeholders are then replaced by the node's real input shapes. A scan
+without nit-sot outputs needs no walk at all: its outputs have the shapes
+of its recurrent inputs. :class:`ScanShapeFeature` infers every scan's
+shapes that way in the functions blocks compiles (walking each step
+once), and :class:`ShapeInferringScan` is a scan op whose own shape
+inference does, for the shape trackers PyTensor creates on its own while
+it builds nodes (:func:`to_shape_inferring_scan` turns the plain scans
+PyTensor's rewrites rebuild into such ops).
 """
 from pytensor.graph.basic import Constant, Variable, clone_get_equiv
-from pytensor.graph.rewriting.basic import GraphRewriter
+from pytensor.graph.rewriting.basic import GraphRewriter, node_rewriter
 from pytensor.scan.op import Scan
 from pytensor.tensor.rewriting.shape import ShapeFeature
 
-__all__ = ['scan_output_shapes', 'ShapeInferringScan', 'ScanShapeFeature',
+__all__ = ['scan_output_shapes', 'ShapeInferringScan', 'shape_inferring',
+           'to_shape_inferring_scan', 'ScanShapeFeature',
            'ScanShapeOptimizer']
 
 
-def _placeholder(dimension):
-    """A variable standing for the symbolic `dimension`; constants stay,
-    since some inferences simplify known sizes."""
-    if isinstance(dimension, Constant):
-        return dimension
-    return dimension.type()
-
-
 def _placeholder_shapes(input_shapes):
-    return [None if shape is None else tuple(map(_placeholder, shape))
+    """`input_shapes` with each symbolic size replaced by a placeholder,
+    the same one wherever the size is the same variable (inferences
+    simplify sizes they know to be equal); constants stay, since some
+    inferences simplify known sizes."""
+    placeholders = {}
+
+    def placeholder(dimension):
+        if isinstance(dimension, Constant):
+            return dimension
+        if dimension not in placeholders:
+            placeholders[dimension] = dimension.type()
+        return placeholders[dimension]
+    return [None if shape is None else tuple(map(placeholder, shape))
             for shape in input_shapes]
 
 
@@ -55,14 +63,18 @@ def _recurrent_shapes(op, input_shapes):
 
 def _walk_key(node, input_shapes):
     """What the shapes a walk of the step of `node` gives depend on: the
-    step, the loop's signature, the input types and the known sizes among
-    `input_shapes`."""
+    step, the loop's signature, the input types, the known sizes among
+    `input_shapes` and which of the others are the same variable."""
+    first_seen = {}
+
+    def size_key(dimension):
+        if isinstance(dimension, Constant):
+            return ('constant', dimension.data.item())
+        return first_seen.setdefault(dimension, len(first_seen))
     return (node.op._frozen_fgraph, node.op.info,
-            tuple(variable.type for variable in node.inputs), tuple(
-        None if shape is None else tuple(
-            dimension.data.item() if isinstance(dimension, Constant)
-            else None for dimension in shape)
-        for shape in input_shapes))
+            tuple(variable.type for variable in node.inputs),
+            tuple(None if shape is None else tuple(map(size_key, shape))
+                  for shape in input_shapes))
 
 
 def _walked_shapes(node, input_shapes):
@@ -161,6 +173,25 @@ class ShapeInferringScan(Scan):
 
     def infer_shape(self, fgraph, node, input_shapes):
         return scan_output_shapes(node, input_shapes)
+
+
+def shape_inferring(op):
+    """The scan `op` as a :class:`ShapeInferringScan` (the same loop)."""
+    return ShapeInferringScan(
+        op.inner_inputs, op.inner_outputs, op.info, mode=op.mode,
+        truncate_gradient=op.truncate_gradient, name=op.name,
+        profile=op.profile, allow_gc=op.allow_gc, strict=op.strict)
+
+
+@node_rewriter([Scan])
+def to_shape_inferring_scan(fgraph, node):
+    """Replace a plain scan, as PyTensor's scan rewrites rebuild them, by
+    a :class:`ShapeInferringScan`: the shape trackers PyTensor builds on
+    its own (for the static shape of an allocation) then infer its shapes
+    without walking the layers below it again."""
+    if type(node.op) is not Scan:
+        return None
+    return shape_inferring(node.op).make_node(*node.inputs).outputs
 
 
 class ScanShapeFeature(ShapeFeature):

@@ -5,6 +5,7 @@ import pytest
 from pytensor.graph.basic import Apply
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.op import Op
+from pytensor.graph.rewriting.basic import dfs_rewriter
 from pytensor.graph.traversal import applys_between
 from pytensor.scan.op import Scan
 from pytensor.tensor.exceptions import ShapeError
@@ -13,7 +14,8 @@ from pytensor.tensor.rewriting.shape import ShapeFeature
 from blocks.compilation import auto_mode, compile_function
 from blocks.ops.scan_inner_graph import simplified_scan
 from blocks.ops.scan_shapes import (ScanShapeFeature, ShapeInferringScan,
-                                    scan_output_shapes)
+                                    scan_output_shapes,
+                                    to_shape_inferring_scan)
 
 FLOATX = pytensor.config.floatX
 
@@ -178,3 +180,19 @@ def test_a_shape_inferring_scan_is_a_scan_of_its_own_kind():
     op = states.owner.inputs[0].owner.op
     cheap = simplified_scan(op)
     assert isinstance(cheap, ShapeInferringScan) and cheap != op
+
+
+def test_plain_scans_become_shape_inferring_scans_of_the_same_loop(rng):
+    x, weights = pt.tensor3('x'), pt.matrix('weights')
+    states = _layer(x, weights, doubled=False)
+    fgraph = FunctionGraph([x, weights], [states])
+    dfs_rewriter(to_shape_inferring_scan).rewrite(fgraph)
+    (node,) = [node for node in fgraph.apply_nodes
+               if isinstance(node.op, Scan)]
+    assert type(node.op) is ShapeInferringScan
+    data = _stack_data(rng)
+    before = pytensor.function([x, weights], states,
+                               mode='FAST_COMPILE')(*data)
+    after = pytensor.function(fgraph.inputs, fgraph.outputs[0],
+                              mode='FAST_COMPILE')(*data)
+    numpy.testing.assert_array_equal(after, before)
