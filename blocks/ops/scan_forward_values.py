@@ -113,72 +113,32 @@ def _movable(step, sequences, invariants):
 def values_to_save(step, sequences, invariants):
     """What the forward loop can hand over to the backward step `step`
     (a FunctionGraph), given its inner `sequences` and `invariants` that
-    hold forward values: (values, shape stand-ins).
+    hold forward values.
 
     The values are the variables computed from those inputs alone,
     varying from step to step, and costly (products, transcendental
     functions). What the rest of the step reads from such values through
     cheap operations (arithmetic, views) it keeps computing itself, so
     that the forward loop stores one buffer per costly value, not one per
-    derived term. Where the step reads only the shape of a forward value
-    (the zeros its gradient starts from), the shape stand-ins
-    ({variable: replacement}) compute it from the inputs' shapes.
+    derived term.
     """
     known = set(sequences) | set(invariants)
     movable, varying = _movable(step, sequences, invariants)
     needed = [variable for variable in step.variables
               if variable in varying and variable not in known
               and _read_by_the_rest(step, variable, movable)]
-    saved, seen, stand_ins, shapes = set(), set(), {}, {}
+    saved, seen = set(), set()
     while needed:
         variable = needed.pop()
         if variable in seen or variable in known or variable not in varying:
             continue
         seen.add(variable)
-        stand_in = _shape_stand_in(step, variable, known, shapes)
-        if stand_in is not None:
-            stand_ins[variable] = stand_in
-            needed.extend(variable.owner.inputs[1:])
-        elif _is_cheap(variable.owner):
+        if _is_cheap(variable.owner):
             needed.extend(variable.owner.inputs)
         else:
             saved.add(variable)
-    values = [variable for node in step.toposort()
-              for variable in node.outputs if variable in saved]
-    return values, stand_ins
-
-
-def _inferred_shape(step, variable, known, shapes):
-    """The shape of `variable` of `step`, as an expression of the shapes
-    of the `known` inputs (each op's ``infer_shape``); memoized in
-    `shapes`."""
-    if variable not in shapes:
-        node = variable.owner
-        ndim = getattr(variable.type, 'ndim', 0)
-        if variable in known or node is None:
-            shapes[variable] = tuple(variable.shape[axis]
-                                     for axis in range(ndim))
-        else:
-            input_shapes = [_inferred_shape(step, input_, known, shapes)
-                            for input_ in node.inputs]
-            shapes[variable] = tuple(node.op.infer_shape(
-                step, node, input_shapes)[node.outputs.index(variable)])
-    return shapes[variable]
-
-
-def _shape_stand_in(step, variable, known, shapes):
-    """``alloc(fill value, inferred shape)`` for a ``second(x, value)``
-    (the value broadcast to the shape of `x`: how gradients start from
-    zeros) of the same type, so that the step need not compute `x`;
-    None for any other variable."""
-    node = variable.owner
-    if not (isinstance(node.op, Elemwise)
-            and isinstance(node.op.scalar_op, ps.Second)):
-        return None
-    shape = _inferred_shape(step, variable, known, shapes)
-    stand_in = pt.specify_shape(pt.alloc(node.inputs[1], *shape),
-                                variable.type.shape)
-    return stand_in if stand_in.type == variable.type else None
+    return [variable for node in step.toposort()
+            for variable in node.outputs if variable in saved]
 
 
 def _read_by_the_rest(step, variable, movable):
@@ -232,14 +192,13 @@ def with_more_outputs(forward, values):
     return node, outer_position
 
 
-def reading_values(backward, replaced, new_outers, stand_ins=None):
+def reading_values(backward, replaced, new_outers):
     """A scan node computing what the scan node `backward` computes, with
     its step's variables `replaced` read from the new outer sequences
-    `new_outers` instead of computed, and other variables replaced by
-    the expressions `stand_ins` ({variable: expression}); sequences the
-    step no longer reads are dropped."""
+    `new_outers` instead of computed; sequences the step no longer reads
+    are dropped."""
     op, info = backward.op, backward.op.info
-    stand_ins, new_inners = dict(stand_ins or {}), []
+    stand_ins, new_inners = {}, []
     for variable, outer in zip(replaced, new_outers):
         inner = outer.type.clone(shape=outer.type.shape[1:])()
         new_inners.append(inner)
@@ -302,8 +261,7 @@ def _rewrite_pair(backward, forward):
     original, backward = backward, _merged(backward)
     sequences, invariants, correspondence = _mirrored_sequences(backward,
                                                                 forward)
-    values, stand_ins = values_to_save(backward.op.fgraph, sequences,
-                                       invariants)
+    values = values_to_save(backward.op.fgraph, sequences, invariants)
     if not values:
         return []
     in_forward = clone_replace(values, replace=correspondence)
@@ -311,8 +269,7 @@ def _rewrite_pair(backward, forward):
     saved = new_forward.outputs[position:position + len(values)]
     n_steps = backward.inputs[0]
     new_backward = reading_values(
-        backward, values, [buffer[::-1][:n_steps] for buffer in saved],
-        stand_ins)
+        backward, values, [buffer[::-1][:n_steps] for buffer in saved])
     forward_outputs = (new_forward.outputs[:position]
                        + new_forward.outputs[position + len(values):])
     return (list(zip(forward.outputs, forward_outputs))
