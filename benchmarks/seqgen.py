@@ -81,16 +81,10 @@ def build_blocks(parameters=None):
     import pytensor.tensor as pt
     from blocks.algorithms import GradientDescent
     from blocks.graph import ComputationGraph
-    from blocks.initialization import Constant, IsotropicGaussian, Orthogonal
     from blocks.model import Model
     from blocks.serialization import load_parameters
-    from examples.reverse_words import CHAR2CODE, WordReverser, step_rule
-    reverser = WordReverser(DIMENSION, len(CHAR2CODE), name='reverser')
-    reverser.weights_init = IsotropicGaussian(0.1)
-    reverser.biases_init = Constant(0.0)
-    reverser.push_initialization_config()
-    reverser.encoder.weights_init = Orthogonal()
-    reverser.generator.transition.weights_init = Orthogonal()
+    from examples.reverse_words import configured_reverser, step_rule
+    reverser = configured_reverser(DIMENSION)
     reverser.initialize()
     chars = pt.lmatrix('features')
     chars_mask = pt.matrix('features_mask')

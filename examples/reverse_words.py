@@ -229,6 +229,19 @@ def corpus_stream(files, batch_size=10):
     return Mapping(stream, _transpose)
 
 
+def configured_reverser(dimension):
+    """A WordReverser of `dimension` units with the example's
+    initialization schemes set (Gaussian weights, orthogonal recurrent
+    ones, zero biases), not yet initialized."""
+    reverser = WordReverser(dimension, len(CHAR2CODE), name='reverser')
+    reverser.weights_init = IsotropicGaussian(0.1)
+    reverser.biases_init = Constant(0.0)
+    reverser.push_initialization_config()
+    reverser.encoder.weights_init = Orthogonal()
+    reverser.generator.transition.weights_init = Orthogonal()
+    return reverser
+
+
 def step_rule(name, learning_rate):
     if name == 'adam':
         return CompositeRule([StepClipping(10.0), Adam(learning_rate)])
@@ -248,12 +261,7 @@ def train(save_path, num_batches, data_path=None, dimension=100,
     """Train and return the finished main loop."""
     files = (sorted(_expand(data_path)) if data_path
              else [default_corpus(save_path, corpus_lines)])
-    reverser = WordReverser(dimension, len(CHAR2CODE), name='reverser')
-    reverser.weights_init = IsotropicGaussian(0.1)
-    reverser.biases_init = Constant(0.0)
-    reverser.push_initialization_config()
-    reverser.encoder.weights_init = Orthogonal()
-    reverser.generator.transition.weights_init = Orthogonal()
+    reverser = configured_reverser(dimension)
 
     chars = tensor.lmatrix('features')
     chars_mask = tensor.matrix('features_mask')
