@@ -151,9 +151,11 @@ is compiled by gcc. On a machine whose ``compiledir`` is empty (a
 newcomer's, a CI run's), the ``'auto'`` mode compiles a C module for each
 distinct kind of node of the function first, about a second of gcc each
 (35 for a batch-normalized MLP's training step); this mode starts at
-once. Large layers then run as fast (their matrix products are NumPy's
-either way, the elementwise work NumPy's ufuncs, one per operation), small
-ones pay the Python virtual machine's overhead per node. Fusion is left
+once (its linker, :class:`~blocks.tiered.PythonVMLinker`, does not even
+build PyTensor's C virtual machine). Large layers then run as fast (their
+matrix products are NumPy's either way, the elementwise work NumPy's
+ufuncs, one per operation), small ones pay the Python virtual machine's
+overhead per node. Fusion is left
 out because a fused loop's Python implementation runs element by element.
 
 Tiered training functions
@@ -224,7 +226,6 @@ from pytensor.graph.basic import Variable
 from pytensor.graph.traversal import ancestors
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.jax.linker import JAXLinker
-from pytensor.link.vm import VMLinker
 from pytensor.graph.rewriting.basic import (GraphRewriter, dfs_rewriter,
                                             node_rewriter)
 from pytensor.graph.utils import InconsistencyError
@@ -536,7 +537,7 @@ def auto_python_mode():
 
     """
     rewrites = auto_mode().excluding('fusion')
-    return AutoMode(linker=VMLinker(use_cloop=False, c_thunks=False),
+    return AutoMode(linker=PythonVMLinker(),
                     optimizer=rewrites.provided_optimizer)
 
 
