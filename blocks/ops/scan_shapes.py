@@ -22,13 +22,14 @@ it builds nodes (:func:`to_shape_inferring_scan` turns the plain scans
 PyTensor's rewrites rebuild into such ops).
 """
 from pytensor.graph.basic import Constant, Variable, clone_get_equiv
+from pytensor.graph.replace import graph_replace
 from pytensor.graph.rewriting.basic import GraphRewriter, node_rewriter
 from pytensor.scan.op import Scan
 from pytensor.tensor.rewriting.shape import ShapeFeature
 
 __all__ = ['scan_output_shapes', 'ShapeInferringScan', 'shape_inferring',
-           'to_shape_inferring_scan', 'ScanShapeFeature',
-           'ScanShapeOptimizer']
+           'shape_inferring_results', 'to_shape_inferring_scan',
+           'ScanShapeFeature', 'ScanShapeOptimizer']
 
 
 def _placeholder_shapes(input_shapes):
@@ -181,6 +182,25 @@ def shape_inferring(op):
         op.inner_inputs, op.inner_outputs, op.info, mode=op.mode,
         truncate_gradient=op.truncate_gradient, name=op.name,
         profile=op.profile, allow_gc=op.allow_gc, strict=op.strict)
+
+
+def shape_inferring_results(results, updates):
+    """The `results` and `updates` :func:`pytensor.scan` returned, computed
+    by a :class:`ShapeInferringScan` node in place of its plain one.
+
+    Only the graph between the scan node and `results` (the slices that
+    drop the initial states) is rebuilt, so every variable outside it,
+    the loop's inputs among them, keeps its identity.
+    """
+    node = results[0].owner
+    if not isinstance(node.op, Scan):  # a state: a slice of the output
+        node = node.inputs[0].owner
+    new_node = shape_inferring(node.op).make_node(*node.inputs)
+    keys = list(updates)
+    rebuilt = graph_replace(list(results) + [updates[key] for key in keys],
+                            dict(zip(node.outputs, new_node.outputs)))
+    return (rebuilt[:len(results)],
+            type(updates)(zip(keys, rebuilt[len(results):])))
 
 
 @node_rewriter([Scan])

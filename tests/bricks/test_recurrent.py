@@ -20,6 +20,7 @@ from blocks.filter import VariableFilter
 from blocks.graph import ComputationGraph
 from blocks.initialization import (Constant, Identity as IdentityInit,
                                    IsotropicGaussian, Orthogonal)
+from blocks.ops.scan_shapes import ShapeInferringScan
 from blocks.roles import INITIAL_STATE, WEIGHT, has_roles
 from blocks.utils.random_streams import RandomStream
 
@@ -230,6 +231,8 @@ def test_scan_updates_contexts_and_the_inner_graph_are_recorded(caplog):
         states = brick.apply(x, offset=offset, scale=scale)
     assert not caplog.records
     assert [op.name for op in scans(states)] == ['noisy_apply_scan']
+    # the gradient of a deep stack infers its shapes layer by layer
+    assert isinstance(scans(states)[0], ShapeInferringScan)
     call = states.tag.annotations[-1]
     assert len(call.updates) == 1
     assert len(call.inner_inputs) == 3  # the input, the state, the context

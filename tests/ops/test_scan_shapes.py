@@ -9,12 +9,14 @@ from pytensor.graph.rewriting.basic import dfs_rewriter
 from pytensor.graph.traversal import applys_between
 from pytensor.scan.op import Scan
 from pytensor.tensor.exceptions import ShapeError
+from pytensor.tensor.random.utils import RandomStream
 from pytensor.tensor.rewriting.shape import ShapeFeature
 
 from blocks.compilation import auto_mode, compile_function
 from blocks.ops.scan_inner_graph import simplified_scan
 from blocks.ops.scan_shapes import (ScanShapeFeature, ShapeInferringScan,
                                     scan_output_shapes,
+                                    shape_inferring_results,
                                     to_shape_inferring_scan)
 
 FLOATX = pytensor.config.floatX
@@ -196,3 +198,31 @@ def test_plain_scans_become_shape_inferring_scans_of_the_same_loop(rng):
     after = pytensor.function(fgraph.inputs, fgraph.outputs[0],
                               mode='FAST_COMPILE')(*data)
     numpy.testing.assert_array_equal(after, before)
+
+
+def test_the_results_of_scan_are_rebuilt_on_a_shape_inferring_scan():
+    """The same states and random updates; the loop's inputs are kept."""
+    x = pt.matrix('x')
+    stream = RandomStream(seed=3)
+
+    def step(x_t, state):
+        return state + x_t + stream.normal(size=x_t.shape)
+    states, updates = pytensor.scan(
+        step, sequences=[x], outputs_info=[pt.zeros_like(x[0])],
+        return_updates=True)
+    (rebuilt,), rebuilt_updates = shape_inferring_results([states], updates)
+    old_node, new_node = (variable.owner.inputs[0].owner
+                          for variable in (states, rebuilt))
+    assert type(new_node.op) is ShapeInferringScan
+    assert new_node.inputs == old_node.inputs
+    assert list(rebuilt_updates) == list(updates)
+    generator = list(updates)[0]
+    start = generator.get_value()
+    data = numpy.ones((3, 2), dtype=FLOATX)
+    values = []
+    for outputs, changes in ((states, updates), (rebuilt, rebuilt_updates)):
+        generator.set_value(start)
+        values.append(pytensor.function([x], outputs, updates=changes,
+                                        mode='FAST_COMPILE')(data))
+        assert generator.get_value() is not start  # the update ran
+    numpy.testing.assert_array_equal(*values)

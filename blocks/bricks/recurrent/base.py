@@ -20,6 +20,7 @@ from pytensor.tensor.basic import tensor_copy
 from blocks.bricks.base import BoundApplication, Brick, application
 from blocks.bricks.checks import check_input
 from blocks.initialization import NdarrayInitialization
+from blocks.ops.scan_shapes import shape_inferring_results
 from blocks.utils import dict_union, is_shared_variable, pack
 
 __all__ = ['BaseRecurrent', 'recurrent', 'apply_mask']
@@ -337,6 +338,9 @@ class _Loop:
                 name='{}_{}_scan'.format(self.brick.name,
                                          self.application.name),
                 return_list=True, return_updates=True, **self.scan_kwargs)
+        # The gradient of a deep stack infers the shapes of each layer's
+        # scan many times; PyTensor's own inference walks every layer below.
+        results, updates = shape_inferring_results(results, updates)
         if self.return_initial_states:
             results = [self._with_initial_state(result)
                        if info is not None else result
