@@ -23,12 +23,16 @@ rewrites, like PyTensor's own for ``reshape``) turns the latter into a
 tuple of ``Shape_i``, which JAX knows when it traces the function.
 
 Sizes computed from shapes (the number of steps of a scan, the length of
-its gradient's buffers, ``batch * time`` rows of a reshape) must be
-concrete too, but JAX traces every :mod:`jax.numpy` operation, constants
-and shapes included. The rewrite ``concrete_shape_arithmetic`` wraps each
-integer scalar computed only from shapes and constants in
-:class:`ConcreteShapeArithmetic`, whose JAX implementation computes it
-with NumPy while JAX traces the function, so that it stays a number.
+its gradient's buffers, ``batch * time`` rows of a reshape, the sizes a
+concatenation's gradient splits at) must be concrete too, but JAX traces
+every :mod:`jax.numpy` operation, constants and shapes included. The
+rewrite ``concrete_shape_arithmetic`` wraps each scalar or vector computed
+only from shapes and constants (vectors of them, and floats on the way
+from a size to another included) in :class:`ConcreteShapeArithmetic`,
+whose JAX implementation computes it with NumPy while JAX traces the
+function, so that it stays a number. The Ops that need such values static
+(``Split``, ``ARange``) read them when JAX traces, where PyTensor's
+implementations take only constants of the graph.
 
 PyTensor lowers an increment of a part of an array (``IncSubtensor``) to a
 scatter, even when the part is the whole array (as a scan's gradient
@@ -63,7 +67,7 @@ from pytensor.link.utils import fgraph_to_python
 from pytensor.link.jax.dispatch.shape import JAXShapeTuple
 from pytensor.raise_op import CheckAndRaise
 from pytensor.scalar import ScalarOp
-from pytensor.tensor.basic import (MakeVector, ScalarFromTensor,
+from pytensor.tensor.basic import (ARange, MakeVector, ScalarFromTensor, Split,
                                    TensorFromScalar)
 from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise
 from pytensor.tensor.shape import Reshape, Shape, Shape_i
@@ -227,7 +231,8 @@ class ConcreteShapeArithmetic(Op):
 #: The Ops whose integers ``concrete_shape_arithmetic`` wraps; a shape
 #: assertion (which PyTensor's JAX backend skips) is checked that way too.
 _SHAPE_ARITHMETIC = (Elemwise, ScalarOp, DimShuffle, Subtensor, CAReduce,
-                     ScalarFromTensor, TensorFromScalar, CheckAndRaise)
+                     IncSubtensor, ScalarFromTensor, TensorFromScalar,
+                     MakeVector, CheckAndRaise)
 #: The Ops whose outputs JAX knows while tracing.
 _CONCRETE = (Shape, Shape_i, JAXShapeTuple, ConcreteShapeArithmetic)
 
@@ -242,19 +247,24 @@ def _is_concrete(variable):
 
 
 def _is_size_like(fgraph, variable):
-    """Whether `variable` is an integer scalar or vector, not the shape
-    of a reshape (PyTensor's JAX reshape wants a tuple there: its own
-    rewrite makes one of the scalars)."""
+    """Whether `variable` is a numeric scalar or vector, not the shape of
+    a reshape (PyTensor's JAX reshape wants a tuple there: its own
+    rewrite makes one of the scalars).
+
+    Floats count: shape arithmetic may pass through them (a size scaled
+    by a fraction, cast to float and back to an integer), and the
+    integer at the end is only concrete if every step before it is.
+    """
     return (variable.ndim <= 1
-            and np.dtype(variable.type.dtype).kind in 'biu'
+            and np.dtype(variable.type.dtype).kind in 'biuf'
             and not any(isinstance(client.op, Reshape) and index == 1
                         for client, index in fgraph.clients[variable]))
 
 
 @node_rewriter(list(_SHAPE_ARITHMETIC))
 def concrete_shape_arithmetic(fgraph, node):
-    """Wrap an integer scalar or vector computed from shapes and
-    constants only in :class:`ConcreteShapeArithmetic`."""
+    """Wrap a scalar or vector computed from shapes and constants only in
+    :class:`ConcreteShapeArithmetic`."""
     if (not all(_is_size_like(fgraph, output) for output in node.outputs)
             or not all(map(_is_concrete, node.inputs))):
         return None
@@ -291,6 +301,58 @@ def _funcify_concrete_shape_arithmetic(op, node=None, **kwargs):
         results = [cell[0] for cell in storage]
         return results[0] if len(results) == 1 else results
     return shape_arithmetic
+
+
+def _trace_time_value(value, what):
+    """`value` (an argument an Op needs static) as a NumPy array, which it
+    is when JAX traces the function if it is a constant or shape
+    arithmetic (see the module notes)."""
+    try:
+        return np.asarray(value)
+    except (jax.errors.TracerArrayConversionError,
+            jax.errors.ConcretizationTypeError) as error:
+        raise NotImplementedError(
+            'under JAX, the {} must be known when the function is traced '
+            '(constants or computed from shapes), got values computed at '
+            'run time'.format(what)) from error
+
+
+@jax_funcify.register(ARange)
+def _funcify_arange(op, node=None, **kwargs):
+    """:func:`jax.numpy.arange` of bounds known when JAX traces; PyTensor's
+    implementation takes only bounds that are constants of the graph."""
+    def arange(start, stop, step):
+        bounds = [_trace_time_value(value, 'bounds of an arange').item()
+                  for value in (start, stop, step)]
+        return jnp.arange(*bounds, dtype=op.dtype)
+    return arange
+
+
+@jax_funcify.register(Split)
+def _funcify_split(op, node=None, **kwargs):
+    """A split at positions known when JAX traces the function.
+
+    PyTensor's JAX implementation sums the sizes with :mod:`jax.numpy`,
+    which JAX traces, so that :func:`jax.numpy.split` fails on positions
+    that were concrete (a concatenation's gradient, split at the sizes of
+    the arrays it joined). The sizes are constants or shape arithmetic
+    (which ``concrete_shape_arithmetic`` keeps concrete); the positions
+    are their sums in NumPy.
+    """
+    def split(x, axis, splits):
+        axis = int(_trace_time_value(axis, 'axis of a split'))
+        sizes = _trace_time_value(splits, 'sizes of a split').astype(
+            np.int64)
+        # The checks of Split.perform, which the positions make silent.
+        if len(sizes) != op.len_splits:
+            raise ValueError('Length of splits is not equal to n_splits')
+        if sizes.sum() != x.shape[axis]:
+            raise ValueError('Split sizes sum to {}; expected {}'.format(
+                sizes.sum(), x.shape[axis]))
+        if (sizes < 0).any():
+            raise ValueError('Split sizes cannot be negative')
+        return jnp.split(x, np.cumsum(sizes[:-1]), axis=axis)
+    return split
 
 
 _SUBTENSOR_INCREMENT = jax_funcify.dispatch(IncSubtensor)

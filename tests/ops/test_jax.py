@@ -7,6 +7,7 @@ import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import get_mode
 from pytensor.raise_op import Assert
+from pytensor.tensor.basic import MakeVector
 
 from blocks.ops import batch_normalization_train, conv2d, pool_2d
 from blocks.ops.pool import MaxPoolGradGrad, PoolGrad
@@ -175,6 +176,43 @@ def test_sizes_computed_from_shapes_stay_concrete(rng):
     compiled = pytensor.function([x], outputs, mode=JAX)
     assert any(isinstance(node.op, ConcreteShapeArithmetic)
                for node in compiled.maker.fgraph.apply_nodes)
+
+
+def test_splits_and_ranges_at_sizes_computed_from_shapes(rng):
+    # A concatenation's gradient splits at the sizes of what it joined
+    # (a vector of shapes); one split's sizes pass through a float that
+    # an array computation uses too (so no fusion makes them one integer
+    # Op); an arange runs to a product of shapes. PyTensor's JAX split and
+    # arange refuse sizes that are not constants of the graph.
+    x, y = pt.matrix('x'), pt.matrix('y')
+    joined = pt.concatenate([x, 2 * y], axis=0)
+    weights = pt.arange(joined.shape[0] * joined.shape[1]).reshape(
+        joined.shape)
+    rows = pt.cast(x.shape[0], 'float64')
+    cost = (weights * joined ** 2).sum() / rows
+    half = pt.cast(rows * 0.5, 'int64')
+    halves = pt.split(x, [half, x.shape[0] - half], n_splits=2, axis=0)
+    inputs, outputs = [x, y], [*pytensor.grad(cost, [x, y]), *halves]
+    values = [rng.normal(size=(4, 3)), rng.normal(size=(2, 3))]
+    expected = pytensor.function(inputs, outputs, mode='FAST_RUN')(*values)
+    compiled = pytensor.function(inputs, outputs, mode=JAX)
+    for result, value in zip(compiled(*values), expected):
+        np.testing.assert_allclose(np.asarray(result), value, rtol=RTOL,
+                                   atol=ATOL)
+    wrapped = {type(node.op.op) for node in compiled.maker.fgraph.apply_nodes
+               if isinstance(node.op, ConcreteShapeArithmetic)}
+    assert MakeVector in wrapped
+    with pytest.raises(ValueError, match='Split sizes sum to 5; expected 4'):
+        pytensor.function([x], pt.split(x, [2, 3], n_splits=2),
+                          mode=JAX)(values[0])
+
+
+def test_split_sizes_computed_at_run_time_are_refused():
+    x, sizes = pt.vector('x'), pt.lvector('sizes')
+    split = pytensor.function([x, sizes], pt.split(x, sizes, n_splits=2),
+                              mode=JAX)
+    with pytest.raises(NotImplementedError, match='sizes of a split'):
+        split(np.ones(3), np.array([1, 2]))
 
 
 def test_scan_and_its_gradient(rng):
