@@ -67,9 +67,10 @@ from pytensor.link.utils import fgraph_to_python
 from pytensor.link.jax.dispatch.shape import JAXShapeTuple
 from pytensor.raise_op import CheckAndRaise
 from pytensor.scalar import ScalarOp
-from pytensor.tensor.basic import (ARange, MakeVector, ScalarFromTensor, Split,
-                                   TensorFromScalar)
+from pytensor.tensor.basic import (ARange, MakeVector, ScalarFromTensor,
+                                   Split, TensorFromScalar)
 from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise
+from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.shape import Reshape, Shape, Shape_i
 from pytensor.tensor.subtensor import (IncSubtensor, Subtensor,
                                        indices_from_subtensor)
@@ -246,10 +247,16 @@ def _is_concrete(variable):
         if not isinstance(node.op, (Shape, Shape_i)))
 
 
+def _wants_shape_tuple(client, index):
+    """Whether input `index` of `client` is the shape of a reshape or the
+    size of a random variable: PyTensor's JAX implementations want a tuple
+    there, which its own rewrites make of the vector's scalars."""
+    return index == 1 and isinstance(client.op, (Reshape, RandomVariable))
+
+
 def _is_size_like(fgraph, variable):
-    """Whether `variable` is a numeric scalar or vector, not the shape of
-    a reshape (PyTensor's JAX reshape wants a tuple there: its own
-    rewrite makes one of the scalars).
+    """Whether `variable` is a numeric scalar or vector that PyTensor's
+    JAX rewrites do not make a tuple of (see ``_wants_shape_tuple``).
 
     Floats count: shape arithmetic may pass through them (a size scaled
     by a fraction, cast to float and back to an integer), and the
@@ -257,7 +264,7 @@ def _is_size_like(fgraph, variable):
     """
     return (variable.ndim <= 1
             and np.dtype(variable.type.dtype).kind in 'biuf'
-            and not any(isinstance(client.op, Reshape) and index == 1
+            and not any(_wants_shape_tuple(client, index)
                         for client, index in fgraph.clients[variable]))
 
 

@@ -207,6 +207,16 @@ def test_splits_and_ranges_at_sizes_computed_from_shapes(rng):
                           mode=JAX)(values[0])
 
 
+def test_random_sizes_computed_from_shapes_stay_tuples():
+    # PyTensor's JAX rewrites turn a random variable's size vector into a
+    # tuple of its scalars; the concrete shape arithmetic must leave that
+    # vector to them.
+    x = pt.matrix('x')
+    noise = pt.random.normal(size=(x.shape[0], 2 * x.shape[1]))
+    sample = pytensor.function([x], noise, mode=JAX)(np.ones((3, 2)))
+    assert np.asarray(sample).shape == (3, 4)
+
+
 def test_split_sizes_computed_at_run_time_are_refused():
     x, sizes = pt.vector('x'), pt.lvector('sizes')
     split = pytensor.function([x, sizes], pt.split(x, sizes, n_splits=2),
