@@ -31,7 +31,7 @@ from pytensor.graph.traversal import graph_inputs
 from pytensor.scan.op import Scan, ScanInfo
 from pytensor.tensor.random.type import RandomGeneratorType
 
-from blocks.ops.scan_shapes import ShapeInferringScan
+from blocks.ops.scan_shapes import shape_inferring
 
 __all__ = ['is_scan_node', 'rebuild_scan']
 
@@ -158,11 +158,8 @@ def rebuild_scan(node, outer_inputs, inner_outputs, inner_updates=None,
         n_untraced_sit_sot=info.n_untraced_sit_sot + len(states),
         n_non_seqs=info.n_non_seqs + len(non_sequences),
         as_while=info.as_while)
-    new_op = ShapeInferringScan(new_inner_inputs, new_inner_outputs,
-                                new_info, mode=op.mode,
-                                truncate_gradient=op.truncate_gradient,
-                                name=op.name, profile=op.profile,
-                                allow_gc=op.allow_gc, strict=op.strict)
+    new_op = shape_inferring(op, new_inner_inputs, new_inner_outputs,
+                             new_info)
     new_node = new_op.make_node(*new_outer_inputs)
     outputs = list(new_node.outputs)
     traced = info.n_mit_mot + info.n_mit_sot + info.n_sit_sot + info.n_nit_sot

@@ -23,7 +23,7 @@ from pytensor.graph.rewriting.basic import (
 )
 from pytensor.tensor.basic import tensor_copy
 
-from blocks.ops.scan_shapes import ShapeInferringScan
+from blocks.ops.scan_shapes import shape_inferring
 
 __all__ = ['simplified_scan', 'remove_inner_copy']
 
@@ -78,8 +78,4 @@ def simplified_scan(op, mode=None):
 
     """
     fgraph = _simplified_step(op)
-    return ShapeInferringScan(
-        fgraph.inputs, fgraph.outputs, op.info,
-        mode=op.mode if mode is None else mode,
-        truncate_gradient=op.truncate_gradient, name=op.name,
-        profile=op.profile, allow_gc=op.allow_gc, strict=op.strict)
+    return shape_inferring(op, fgraph.inputs, fgraph.outputs, mode=mode)

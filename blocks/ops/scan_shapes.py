@@ -176,10 +176,16 @@ class ShapeInferringScan(Scan):
         return scan_output_shapes(node, input_shapes)
 
 
-def shape_inferring(op):
-    """The scan `op` as a :class:`ShapeInferringScan` (the same loop)."""
+def shape_inferring(op, inner_inputs=None, inner_outputs=None, info=None,
+                    mode=None):
+    """The scan `op` as a :class:`ShapeInferringScan`: the same loop, or,
+    where given, a new step function, signature or mode with `op`'s other
+    settings (truncation, name, profiling, garbage collection)."""
     return ShapeInferringScan(
-        op.inner_inputs, op.inner_outputs, op.info, mode=op.mode,
+        op.inner_inputs if inner_inputs is None else inner_inputs,
+        op.inner_outputs if inner_outputs is None else inner_outputs,
+        op.info if info is None else info,
+        mode=op.mode if mode is None else mode,
         truncate_gradient=op.truncate_gradient, name=op.name,
         profile=op.profile, allow_gc=op.allow_gc, strict=op.strict)
 
